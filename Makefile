@@ -1,0 +1,52 @@
+# kubeproof: conformance and chaos checks for Kubernetes clusters.
+# Everything here works offline: images are built from source on this
+# machine and side-loaded into kind clusters.
+
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+KUBEPROOF := $(BIN)/kubeproof
+export CGO_ENABLED := 0
+# Test output (results, reports, logs) lands here.
+ARTIFACTS ?= $(CURDIR)/_output
+
+.PHONY: all build docker node-image cluster cluster-delete run test unit e2e lint clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+	$(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/kubeproof-workload ./fixtures/workload
+
+# Start (and on Debian as root, install) a Docker engine that can run kind nodes.
+docker: build
+	$(KUBEPROOF) docker up
+
+# The kind node image, built offline; a no-op when its inputs are unchanged.
+node-image: docker
+	$(KUBEPROOF) image build-node
+
+# A 3-node kind cluster from the embedded default config.
+cluster: node-image
+	$(KUBEPROOF) cluster create
+
+cluster-delete: build
+	$(KUBEPROOF) cluster delete
+
+unit:
+	$(GO) test ./...
+
+# Tests against real kind clusters.
+e2e: node-image
+	mkdir -p $(ARTIFACTS)
+	KUBEPROOF_BIN=$(KUBEPROOF) ARTIFACTS=$(ARTIFACTS) $(GO) test -tags e2e -count=1 -timeout 60m -v ./test/e2e/... 2>&1 | tee $(ARTIFACTS)/e2e.log; exit $${PIPESTATUS[0]}
+
+test: lint unit e2e
+
+lint:
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./test/...
+
+clean:
+	rm -rf $(BIN) $(ARTIFACTS)

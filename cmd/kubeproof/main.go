@@ -1,0 +1,38 @@
+// Command kubeproof checks that a Kubernetes cluster networks, serves,
+// heals and recovers, and writes reports a CI system and a person can read.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubeproof/kubeproof/cmd/kubeproof/cluster"
+	"github.com/kubeproof/kubeproof/cmd/kubeproof/docker"
+	"github.com/kubeproof/kubeproof/cmd/kubeproof/image"
+	"github.com/kubeproof/kubeproof/internal/exitcode"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := &cobra.Command{
+		Use:           "kubeproof",
+		Short:         "Conformance and chaos checks for Kubernetes clusters",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return exitcode.UsageError(fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
+	})
+	root.AddCommand(docker.New(), image.New(), cluster.New())
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "kubeproof: %v\n", err)
+	}
+	os.Exit(exitcode.Of(err))
+}

@@ -1,0 +1,227 @@
+// Package dockerup makes sure a Docker engine answers on this machine, and
+// that it can run kind's privileged node containers. On a Debian machine run
+// as root it installs and starts Debian's docker.io when none is there;
+// anywhere else it only checks and says what to install.
+package dockerup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kubeproof/kubeproof/internal/capfilter"
+	"github.com/kubeproof/kubeproof/internal/hostpkg"
+)
+
+// RuntimeName is the name under which the runc wrapper is registered in
+// /etc/docker/daemon.json.
+const RuntimeName = "kubeproof-runc"
+
+// ErrNoDocker means no engine answers and kubeproof may not install one.
+var ErrNoDocker = errors.New("no Docker engine")
+
+// Options say where things go; zero values pick the defaults.
+type Options struct {
+	// LogPath receives dockerd's output when kubeproof starts it.
+	LogPath string
+	// WrapperSource is the kubeproof-runc binary to install when the
+	// capability bounding set needs it. Default: next to this executable.
+	WrapperSource string
+	// Log receives one line per step taken.
+	Log io.Writer
+}
+
+const (
+	defaultLogPath    = "/var/log/kubeproof-dockerd.log"
+	wrapperInstallDir = "/usr/local/libexec/kubeproof"
+	daemonJSONPath    = "/etc/docker/daemon.json"
+	startTimeout      = 90 * time.Second
+)
+
+// Ensure returns once a Docker engine answers. It is idempotent: with an
+// engine already running it changes nothing.
+func Ensure(ctx context.Context, o Options) error {
+	if o.LogPath == "" {
+		o.LogPath = defaultLogPath
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if version, err := engineVersion(ctx); err == nil {
+		fmt.Fprintf(o.Log, "docker engine %s answers\n", version)
+		return warnIfCannotRunPrivileged(ctx, o.Log)
+	}
+	if _, err := exec.LookPath("dockerd"); err != nil {
+		if !hostpkg.CanInstall() {
+			return fmt.Errorf("%w: install Docker (https://docs.docker.com/engine/install/) and start it, or run as root on Debian so kubeproof can install docker.io", ErrNoDocker)
+		}
+		fmt.Fprintln(o.Log, "installing Debian's docker.io")
+		if err := hostpkg.Install(ctx, "docker.io"); err != nil {
+			return err
+		}
+	}
+	bounding, err := capfilter.CurrentBoundingSet()
+	if err != nil {
+		return err
+	}
+	if missing := bounding.Missing(); len(missing) > 0 {
+		fmt.Fprintf(o.Log, "capability bounding set lacks %s: registering the %s runtime wrapper\n", strings.Join(missing, ","), RuntimeName)
+		if err := installWrapper(o); err != nil {
+			return err
+		}
+	}
+	if !dockerdRunning() {
+		if err := startDockerd(o); err != nil {
+			return err
+		}
+	}
+	return waitForEngine(ctx, o)
+}
+
+func engineVersion(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").Output()
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// warnIfCannotRunPrivileged tells the user when an engine they run
+// themselves will fail to start kind nodes here; kubeproof does not
+// reconfigure an engine it did not set up.
+func warnIfCannotRunPrivileged(ctx context.Context, log io.Writer) error {
+	bounding, err := capfilter.CurrentBoundingSet()
+	if err != nil || len(bounding.Missing()) == 0 {
+		return nil
+	}
+	out, err := exec.CommandContext(ctx, "docker", "info", "--format", "{{.DefaultRuntime}}").Output()
+	if err == nil && strings.TrimSpace(string(out)) != RuntimeName {
+		fmt.Fprintf(log, "warning: this machine lacks %s, so privileged containers (kind nodes) may fail to start with runtime %q; stop dockerd and run `kubeproof docker up` to register the %s wrapper\n",
+			strings.Join(bounding.Missing(), ","), strings.TrimSpace(string(out)), RuntimeName)
+	}
+	return nil
+}
+
+// installWrapper copies kubeproof-runc into place and makes it dockerd's
+// default runtime, keeping whatever else daemon.json already says.
+func installWrapper(o Options) error {
+	src := o.WrapperSource
+	if src == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		src = filepath.Join(filepath.Dir(self), RuntimeName)
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("runtime wrapper %s not found (build it with `make build`): %w", src, err)
+	}
+	if err := os.MkdirAll(wrapperInstallDir, 0o755); err != nil {
+		return err
+	}
+	dst := filepath.Join(wrapperInstallDir, RuntimeName)
+	if err := writeFileAtomic(dst, data, 0o755); err != nil {
+		return err
+	}
+	cfg := map[string]any{}
+	if raw, err := os.ReadFile(daemonJSONPath); err == nil {
+		if err := json.Unmarshal(raw, &cfg); err != nil {
+			return fmt.Errorf("parse %s: %w (fix or remove it)", daemonJSONPath, err)
+		}
+	}
+	runtimes, _ := cfg["runtimes"].(map[string]any)
+	if runtimes == nil {
+		runtimes = map[string]any{}
+	}
+	runtimes[RuntimeName] = map[string]any{"path": dst}
+	cfg["runtimes"] = runtimes
+	cfg["default-runtime"] = RuntimeName
+	out, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(daemonJSONPath), 0o755); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(daemonJSONPath, append(out, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Log, "wrote %s (default runtime %s)\n", daemonJSONPath, dst)
+	return nil
+}
+
+// dockerdRunning is true when a live dockerd holds the pid file, for
+// example one still starting up.
+func dockerdRunning() bool {
+	raw, err := os.ReadFile("/var/run/docker.pid")
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return syscall.Kill(pid, 0) == nil
+}
+
+func startDockerd(o Options) error {
+	logFile, err := os.OpenFile(o.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open dockerd log %s: %w", o.LogPath, err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command("dockerd")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// A session of its own, so dockerd outlives this command.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start dockerd: %w", err)
+	}
+	fmt.Fprintf(o.Log, "started dockerd (pid %d), log in %s\n", cmd.Process.Pid, o.LogPath)
+	return cmd.Process.Release()
+}
+
+func waitForEngine(ctx context.Context, o Options) error {
+	deadline := time.Now().Add(startTimeout)
+	for {
+		version, err := engineVersion(ctx)
+		if err == nil {
+			fmt.Fprintf(o.Log, "docker engine %s answers\n", version)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			tail, _ := os.ReadFile(o.LogPath)
+			return fmt.Errorf("docker engine did not answer within %s; last line of %s: %s", startTimeout, o.LogPath, lastLine(tail))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".kubeproof-tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
+}

@@ -1,0 +1,37 @@
+package kube
+
+import (
+	"fmt"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Client bundles a typed clientset with the config it came from (exec and
+// port-forward need the config).
+type Client struct {
+	kubernetes.Interface
+	Config *rest.Config
+}
+
+// NewClient loads a kubeconfig with kubectl's rules: an explicit path, else
+// $KUBECONFIG, else ~/.kube/config; context "" is the current one.
+func NewClient(kubeconfig, context string) (*Client, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if kubeconfig != "" {
+		rules.ExplicitPath = kubeconfig
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	// Specs run many clients in parallel; client-go's default 5 QPS would
+	// make waiting loops measure the rate limiter, not the cluster.
+	cfg.QPS, cfg.Burst = 50, 100
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{Interface: cs, Config: cfg}, nil
+}

@@ -1,0 +1,148 @@
+package nodeimage
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// DefaultKubernetesVersion is the version the default node image runs.
+const DefaultKubernetesVersion = "v1.34.4"
+
+// Repository is the local image repository of kubeproof node images.
+const Repository = "kubeproof/node"
+
+// Options describe one node image build.
+type Options struct {
+	// KubernetesVersion such as v1.34.4 or v1.35.4.
+	KubernetesVersion string
+	// SourceDir is the kubeproof source tree (the module root).
+	SourceDir string
+	// CacheDir keeps the rootfs, the Go module builds and the work area.
+	CacheDir string
+	// Mirror is the Debian mirror debootstrap reads.
+	Mirror string
+	// Rebuild builds even when an image with the same tag exists.
+	Rebuild bool
+	Log     io.Writer
+}
+
+func (o *Options) defaults() error {
+	if o.KubernetesVersion == "" {
+		o.KubernetesVersion = DefaultKubernetesVersion
+	}
+	if _, err := parseKubeVersion(o.KubernetesVersion); err != nil {
+		return err
+	}
+	if o.CacheDir == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return err
+		}
+		o.CacheDir = filepath.Join(dir, "kubeproof")
+	}
+	if o.Mirror == "" {
+		o.Mirror = "http://deb.debian.org/debian"
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.SourceDir == "" {
+		dir, err := FindSourceDir()
+		if err != nil {
+			return err
+		}
+		o.SourceDir = dir
+	}
+	return nil
+}
+
+// Build makes the node image unless one with the same inputs exists, and
+// returns its tag.
+func Build(ctx context.Context, o Options) (string, error) {
+	if err := o.defaults(); err != nil {
+		return "", err
+	}
+	tag, err := Tag(o.SourceDir, o.KubernetesVersion)
+	if err != nil {
+		return "", err
+	}
+	if !o.Rebuild && imageExists(ctx, tag) {
+		fmt.Fprintf(o.Log, "node image %s is up to date\n", tag)
+		return tag, nil
+	}
+	start := time.Now()
+	b := &builder{Options: o, tag: tag}
+	steps := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"build Kubernetes " + o.KubernetesVersion + " from the Go module proxy", b.buildKubernetes},
+		{"build etcd and CoreDNS", b.buildAddons},
+		{"build kubeproof's node binaries", b.buildOwnBinaries},
+		{"debootstrap the Debian rootfs", b.buildRootfs},
+		{"assemble the node filesystem", b.assemble},
+		{"preload images into the node's containerd", b.preloadImages},
+		{"load the image into Docker", b.load},
+	}
+	for _, s := range steps {
+		t := time.Now()
+		fmt.Fprintf(o.Log, "• %s ...\n", s.name)
+		if err := s.run(ctx); err != nil {
+			return "", fmt.Errorf("%s: %w", s.name, err)
+		}
+		fmt.Fprintf(o.Log, "  done in %s\n", time.Since(t).Round(100*time.Millisecond))
+	}
+	if err := os.RemoveAll(b.workDir()); err != nil {
+		fmt.Fprintf(o.Log, "warning: remove work dir: %v\n", err)
+	}
+	fmt.Fprintf(o.Log, "built %s in %s\n", tag, time.Since(start).Round(time.Second))
+	return tag, nil
+}
+
+// builder carries what one step hands to the next.
+type builder struct {
+	Options
+	tag      string
+	k8sBin   string            // dir with kubeadm, kubelet, ...
+	addonBin string            // dir with etcd, coredns
+	ownBin   string            // dir with kubeproof-net, kubeproof-runc, kubeproof-pause
+	rootfs   string            // cached debootstrap rootfs
+	images   map[string]string // image role (apiserver, etcd, ...) -> full reference
+}
+
+func (b *builder) workDir() string {
+	return filepath.Join(b.CacheDir, "work", strings.ReplaceAll(b.tag, "/", "_"))
+}
+
+func imageExists(ctx context.Context, ref string) bool {
+	return exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", ref).Run() == nil
+}
+
+// run executes a command, returning its combined output's tail in the error.
+func run(ctx context.Context, dir string, env []string, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, tail(out, 20))
+	}
+	return nil
+}
+
+func tail(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Exists reports whether the image is in the local Docker.
+func Exists(ctx context.Context, ref string) bool { return imageExists(ctx, ref) }
