@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubeproof/kubeproof/internal/kube"
 )
 
 // WaitReady returns once every node and every kube-system pod is Ready. On
@@ -49,10 +51,12 @@ func notReady(ctx context.Context, client kubernetes.Interface) ([]string, error
 		problems = append(problems, "no nodes registered")
 	}
 	for _, n := range nodes.Items {
-		if c := nodeCondition(&n, corev1.NodeReady); c == nil || c.Status != corev1.ConditionTrue {
+		if !kube.NodeReady(&n) {
 			why := "no Ready condition yet"
-			if c != nil {
-				why = fmt.Sprintf("Ready=%s %s: %s", c.Status, c.Reason, c.Message)
+			for _, c := range n.Status.Conditions {
+				if c.Type == corev1.NodeReady {
+					why = fmt.Sprintf("Ready=%s %s: %s", c.Status, c.Reason, c.Message)
+				}
 			}
 			problems = append(problems, fmt.Sprintf("node %s: %s", n.Name, why))
 		}
@@ -62,33 +66,12 @@ func notReady(ctx context.Context, client kubernetes.Interface) ([]string, error
 		return nil, fmt.Errorf("list kube-system pods: %w", err)
 	}
 	for _, p := range pods.Items {
-		if p.Status.Phase == corev1.PodSucceeded || podReady(&p) {
+		if p.Status.Phase == corev1.PodSucceeded || kube.PodReady(&p) {
 			continue
 		}
-		problems = append(problems, fmt.Sprintf("pod %s/%s on %s: %s", p.Namespace, p.Name, orNone(p.Spec.NodeName), PodProblem(&p)))
+		problems = append(problems, fmt.Sprintf("pod %s/%s on %s: %s", p.Namespace, p.Name, orNone(p.Spec.NodeName), kube.PodProblem(&p)))
 	}
 	return problems, nil
-}
-
-// PodProblem says in a few words why a pod is not Ready.
-func PodProblem(p *corev1.Pod) string {
-	for _, cs := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
-		if w := cs.State.Waiting; w != nil {
-			return fmt.Sprintf("container %s waiting: %s %s", cs.Name, w.Reason, w.Message)
-		}
-		if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
-			return fmt.Sprintf("container %s terminated: %s (exit %d) %s", cs.Name, t.Reason, t.ExitCode, t.Message)
-		}
-		if !cs.Ready && cs.State.Running != nil {
-			return fmt.Sprintf("container %s running but not ready (restarts %d)", cs.Name, cs.RestartCount)
-		}
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Status != corev1.ConditionTrue && c.Message != "" {
-			return fmt.Sprintf("%s: %s %s", c.Type, c.Reason, c.Message)
-		}
-	}
-	return "phase " + string(p.Status.Phase)
 }
 
 // withEvents appends the last events of each object a problem is about.
@@ -139,24 +122,6 @@ func eventTime(e *corev1.Event) time.Time {
 		return e.LastTimestamp.Time
 	}
 	return e.EventTime.Time
-}
-
-func nodeCondition(n *corev1.Node, t corev1.NodeConditionType) *corev1.NodeCondition {
-	for i := range n.Status.Conditions {
-		if n.Status.Conditions[i].Type == t {
-			return &n.Status.Conditions[i]
-		}
-	}
-	return nil
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 func orNone(s string) string {
