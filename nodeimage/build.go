@@ -98,9 +98,12 @@ func Build(ctx context.Context, o Options) (string, error) {
 		}
 		fmt.Fprintf(o.Log, "  done in %s\n", time.Since(t).Round(100*time.Millisecond))
 	}
-	if err := os.RemoveAll(b.workDir()); err != nil {
-		fmt.Fprintf(o.Log, "warning: remove work dir: %v\n", err)
+	for _, dir := range []string{b.workDir(), b.ownBin} {
+		if err := os.RemoveAll(dir); err != nil {
+			fmt.Fprintf(o.Log, "warning: remove %s: %v\n", dir, err)
+		}
 	}
+	pruneOlderImages(ctx, o.Log, tag)
 	fmt.Fprintf(o.Log, "built %s in %s\n", tag, time.Since(start).Round(time.Second))
 	return tag, nil
 }
@@ -146,3 +149,23 @@ func tail(b []byte, n int) string {
 
 // Exists reports whether the image is in the local Docker.
 func Exists(ctx context.Context, ref string) bool { return imageExists(ctx, ref) }
+
+// pruneOlderImages removes the images earlier builds of the same Kubernetes
+// version left (each is about 650 MB); one still used by a container stays.
+func pruneOlderImages(ctx context.Context, log io.Writer, keep string) {
+	prefix := keep[:strings.LastIndex(keep, "-")+1]
+	out, err := exec.CommandContext(ctx, "docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", Repository).Output()
+	if err != nil {
+		return
+	}
+	for _, ref := range strings.Fields(string(out)) {
+		if ref == keep || !strings.HasPrefix(ref, prefix) {
+			continue
+		}
+		if err := exec.CommandContext(ctx, "docker", "image", "rm", ref).Run(); err != nil {
+			fmt.Fprintf(log, "kept older image %s (in use)\n", ref)
+		} else {
+			fmt.Fprintf(log, "removed older image %s\n", ref)
+		}
+	}
+}
