@@ -13,6 +13,8 @@ import (
 type Client struct {
 	kubernetes.Interface
 	Config *rest.Config
+	// ContextName is the kubeconfig context in use.
+	ContextName string
 }
 
 // NewClient loads a kubeconfig with kubectl's rules: an explicit path, else
@@ -22,9 +24,18 @@ func NewClient(kubeconfig, context string) (*Client, error) {
 	if kubeconfig != "" {
 		rules.ExplicitPath = kubeconfig
 	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context})
+	cfg, err := loader.ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	raw, err := loader.RawConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	name := raw.CurrentContext
+	if context != "" {
+		name = context
 	}
 	// Specs run many clients in parallel; client-go's default 5 QPS would
 	// make waiting loops measure the rate limiter, not the cluster.
@@ -33,5 +44,5 @@ func NewClient(kubeconfig, context string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{Interface: cs, Config: cfg}, nil
+	return &Client{Interface: cs, Config: cfg, ContextName: name}, nil
 }

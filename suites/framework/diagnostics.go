@@ -1,0 +1,75 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubeproof/kubeproof/internal/kube"
+)
+
+// dumpOnFailure records, for a failed spec, the namespace's events and the
+// status and last log lines of its pods: what a person would look at first.
+func (f *Framework) dumpOnFailure(ctx context.Context) {
+	if !ginkgo.CurrentSpecReport().Failed() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	text := Diagnostics(ctx, f.Client, f.Namespace)
+	fmt.Fprint(ginkgo.GinkgoWriter, text)
+	ginkgo.AddReportEntry(EntryDiagnostics, text, ginkgo.ReportEntryVisibilityNever)
+}
+
+// Diagnostics describes a namespace: pods (node, IP, readiness, why not),
+// events in time order, and the tail of each container's log.
+func Diagnostics(ctx context.Context, c *kube.Client, ns string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "--- diagnostics of namespace %s ---\n", ns)
+	pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		fmt.Fprintf(&b, "list pods: %v\n", err)
+	} else {
+		for _, p := range pods.Items {
+			state := "Ready"
+			if !kube.PodReady(&p) {
+				state = kube.PodProblem(&p)
+			}
+			fmt.Fprintf(&b, "pod %s node=%s ip=%s phase=%s: %s\n", p.Name, p.Spec.NodeName, p.Status.PodIP, p.Status.Phase, state)
+		}
+	}
+	events, err := c.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	if err == nil {
+		items := events.Items
+		sort.Slice(items, func(i, j int) bool { return items[i].LastTimestamp.Before(&items[j].LastTimestamp) })
+		for _, e := range items {
+			fmt.Fprintf(&b, "event %s %s/%s %s: %s\n", e.LastTimestamp.Format("15:04:05"), e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, strings.TrimSpace(e.Message))
+		}
+	}
+	if pods != nil {
+		for _, p := range pods.Items {
+			for _, cs := range p.Status.ContainerStatuses {
+				raw, err := c.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{Container: cs.Name, TailLines: ptr.To(int64(20))}).DoRaw(ctx)
+				if err != nil {
+					continue
+				}
+				fmt.Fprintf(&b, "log %s/%s (last 20 lines):\n%s", p.Name, cs.Name, indent(string(raw)))
+			}
+		}
+	}
+	return b.String()
+}
+
+func indent(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ") + "\n"
+}

@@ -1,0 +1,146 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/internal/kube"
+)
+
+// Framework gives one spec its client and its own namespace.
+type Framework struct {
+	BaseName  string
+	Client    *kube.Client
+	Namespace string
+}
+
+// New declares a framework for the specs of a container: each spec gets a
+// fresh namespace labelled with the run ID, deleted when the spec ends,
+// with diagnostics dumped first if the spec failed. Call it in a container
+// node; it registers a BeforeEach.
+func New(baseName string) *Framework {
+	f := &Framework{BaseName: baseName}
+	ginkgo.BeforeEach(func(ctx ginkgo.SpecContext) {
+		f.Client = client()
+		labels := RunLabels()
+		labels["kubeproof.io/spec"] = sanitize(f.BaseName)
+		ns, err := f.Client.CreateNamespace(ctx, "kubeproof-"+sanitize(f.BaseName), labels)
+		if err != nil {
+			Failf("%v", err)
+		}
+		f.Namespace = ns
+		ginkgo.DeferCleanup(f.deleteNamespace)
+		// Registered after the namespace cleanup, so it runs before it.
+		ginkgo.DeferCleanup(f.dumpOnFailure)
+	})
+	return f
+}
+
+// RunLabels are the labels every object of this run carries.
+func RunLabels() map[string]string {
+	return map[string]string{fixtures.LabelManagedBy: fixtures.ManagedBy, fixtures.LabelRunID: RunID()}
+}
+
+// RunID is the run's ID: given by the runner, or derived from Ginkgo's
+// random seed, which every parallel process shares.
+func RunID() string {
+	if Context.RunID == "" {
+		Context.RunID = fmt.Sprintf("adhoc-%d", ginkgo.GinkgoRandomSeed())
+	}
+	return Context.RunID
+}
+
+var (
+	clientOnce sync.Once
+	sharedC    *kube.Client
+	clientErr  error
+)
+
+func client() *kube.Client {
+	clientOnce.Do(func() { sharedC, clientErr = kube.NewClient(Context.Kubeconfig, Context.KubeContext) })
+	if clientErr != nil {
+		Failf("cluster client: %v", clientErr)
+	}
+	return sharedC
+}
+
+func (f *Framework) deleteNamespace(ctx context.Context) {
+	// A fresh context: the spec's may be cancelled (timeout, interrupt) and
+	// the namespace must go regardless.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	err := f.Client.CoreV1().Namespaces().Delete(ctx, f.Namespace, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		fmt.Fprintf(ginkgo.GinkgoWriter, "cleanup: delete namespace %s: %v\n", f.Namespace, err)
+	}
+}
+
+var nonName = regexp.MustCompile(`[^a-z0-9-]+`)
+
+func sanitize(s string) string {
+	s = strings.Trim(nonName.ReplaceAllString(strings.ToLower(s), "-"), "-")
+	if len(s) > 40 {
+		s = strings.TrimRight(s[:40], "-")
+	}
+	return s
+}
+
+// Create creates an object in the spec's namespace and registers its
+// deletion right away.
+func Create[T any, PT interface {
+	*T
+	metav1.Object
+}](ctx context.Context, f *Framework, api interface {
+	Create(context.Context, PT, metav1.CreateOptions) (PT, error)
+	Delete(context.Context, string, metav1.DeleteOptions) error
+}, obj PT) PT {
+	ginkgo.GinkgoHelper()
+	labels := obj.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	for k, v := range RunLabels() {
+		labels[k] = v
+	}
+	obj.SetLabels(labels)
+	created, err := api.Create(ctx, obj, metav1.CreateOptions{})
+	if err != nil {
+		Failf("create %T %s/%s: %v", obj, f.Namespace, obj.GetName(), err)
+	}
+	name := created.GetName()
+	ginkgo.DeferCleanup(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		err := api.Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+		if err != nil && !apierrors.IsNotFound(err) {
+			fmt.Fprintf(ginkgo.GinkgoWriter, "cleanup: delete %T %s: %v\n", obj, name, err)
+		}
+	})
+	return created
+}
+
+// Pods is the pod API of the spec's namespace.
+func (f *Framework) Pods() interface {
+	Create(context.Context, *corev1.Pod, metav1.CreateOptions) (*corev1.Pod, error)
+	Delete(context.Context, string, metav1.DeleteOptions) error
+} {
+	return f.Client.CoreV1().Pods(f.Namespace)
+}
+
+// Services is the service API of the spec's namespace.
+func (f *Framework) Services() interface {
+	Create(context.Context, *corev1.Service, metav1.CreateOptions) (*corev1.Service, error)
+	Delete(context.Context, string, metav1.DeleteOptions) error
+} {
+	return f.Client.CoreV1().Services(f.Namespace)
+}

@@ -1,0 +1,144 @@
+package framework
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/internal/kube"
+)
+
+// PodStartTimeout bounds a test pod's start: the image is already on the
+// node, so this only covers scheduling, sandbox and container start on a
+// loaded 2-core machine.
+const PodStartTimeout = 2 * time.Minute
+
+// Server describes a workload server to start (see fixtures.ServerOptions);
+// Image defaults to the run's workload image.
+type Server = fixtures.ServerOptions
+
+// StartServers creates the pods, registering their deletion, and waits
+// until all are Ready. The pods are returned in the order given.
+func (f *Framework) StartServers(ctx context.Context, servers ...Server) []*corev1.Pod {
+	ginkgo.GinkgoHelper()
+	for _, s := range servers {
+		if s.Image == "" {
+			s.Image = Context.WorkloadImage
+		}
+		Create(ctx, f, f.Pods(), fixtures.ServerPod(s))
+	}
+	out := make([]*corev1.Pod, len(servers))
+	errs := make([]error, len(servers))
+	var wg sync.WaitGroup
+	for i, s := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = f.Client.WaitPodReady(ctx, f.Namespace, s.Name, PodStartTimeout)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			Failf("%v", err)
+		}
+	}
+	return out
+}
+
+// exec runs the workload binary in a pod and decodes its JSON answer.
+func (f *Framework) exec(ctx context.Context, from *corev1.Pod, into any, args ...string) {
+	ginkgo.GinkgoHelper()
+	out, err := f.Client.Exec(ctx, from.Namespace, from.Name, "workload", append([]string{"/workload"}, args...)...)
+	if err != nil {
+		Failf("%v", err)
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), into); err != nil {
+		Failf("workload %s in pod %s: output %q is not JSON: %v", strings.Join(args, " "), from.Name, out, err)
+	}
+}
+
+// HTTPGet sends one request from a pod.
+func (f *Framework) HTTPGet(ctx context.Context, from *corev1.Pod, url string, timeout time.Duration) fixtures.Result {
+	ginkgo.GinkgoHelper()
+	var r fixtures.Result
+	f.exec(ctx, from, &r, "get", "--timeout", timeout.String(), url)
+	return r
+}
+
+// UDP sends one datagram from a pod and waits for the echo.
+func (f *Framework) UDP(ctx context.Context, from *corev1.Pod, addr, msg string, timeout time.Duration) fixtures.Result {
+	ginkgo.GinkgoHelper()
+	var r fixtures.Result
+	f.exec(ctx, from, &r, "udp", "--timeout", timeout.String(), addr, msg)
+	return r
+}
+
+// TCP sends a message over TCP from a pod and reads the echo.
+func (f *Framework) TCP(ctx context.Context, from *corev1.Pod, addr, msg string, timeout time.Duration) fixtures.Result {
+	ginkgo.GinkgoHelper()
+	var r fixtures.Result
+	f.exec(ctx, from, &r, "tcp", "--timeout", timeout.String(), addr, msg)
+	return r
+}
+
+// Resolve looks a name up from a pod.
+func (f *Framework) Resolve(ctx context.Context, from *corev1.Pod, name string) fixtures.Result {
+	ginkgo.GinkgoHelper()
+	var r fixtures.Result
+	f.exec(ctx, from, &r, "resolve", "--timeout", "5s", name)
+	return r
+}
+
+// SchedulableNodes lists the Ready nodes ordinary pods may run on, by name.
+func (f *Framework) SchedulableNodes(ctx context.Context) []corev1.Node {
+	ginkgo.GinkgoHelper()
+	list, err := f.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		Failf("list nodes: %v", err)
+	}
+	var out []corev1.Node
+	for _, n := range list.Items {
+		if kube.NodeReady(&n) && !n.Spec.Unschedulable && !hasNoScheduleTaint(&n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// RequireNodes skips the spec, saying why, when fewer than n nodes can run pods.
+func (f *Framework) RequireNodes(ctx context.Context, n int) []corev1.Node {
+	ginkgo.GinkgoHelper()
+	nodes := f.SchedulableNodes(ctx)
+	if len(nodes) < n {
+		ginkgo.Skip(fmt.Sprintf("needs %d schedulable nodes, the cluster has %d", n, len(nodes)))
+	}
+	return nodes
+}
+
+func hasNoScheduleTaint(n *corev1.Node) bool {
+	for _, t := range n.Spec.Taints {
+		if t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute {
+			return true
+		}
+	}
+	return false
+}
+
+// InternalIP returns a node's InternalIP address.
+func InternalIP(n *corev1.Node) string {
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			return a.Address
+		}
+	}
+	return ""
+}

@@ -1,0 +1,21 @@
+package suites_test
+
+import (
+	"testing"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
+
+	// The suites register their specs when imported.
+	_ "github.com/kubeproof/kubeproof/suites/networking"
+	_ "github.com/kubeproof/kubeproof/suites/services"
+)
+
+// TestSuites runs kubeproof's specs against the cluster of --kubeconfig
+// (see suites/framework/context.go for the flags):
+//
+//	ginkgo -p ./suites -- --kubeconfig ~/.kube/kubeproof-kubeproof.yaml
+func TestSuites(t *testing.T) {
+	gomega.RegisterFailHandler(ginkgo.Fail)
+	ginkgo.RunSpecs(t, "kubeproof")
+}
