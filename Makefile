@@ -17,6 +17,8 @@ all: build
 build:
 	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
 	$(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/kubeproof-workload ./fixtures/workload
+	$(GO) build -o $(BIN)/ginkgo github.com/onsi/ginkgo/v2/ginkgo
+	$(GO) test -c -o $(BIN)/kubeproof-suites.test ./suites
 
 # Start (and on Debian as root, install) a Docker engine that can run kind nodes.
 docker: build

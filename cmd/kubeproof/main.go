@@ -11,9 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeproof/kubeproof/cmd/kubeproof/cleanup"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/cluster"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/docker"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/image"
+	"github.com/kubeproof/kubeproof/cmd/kubeproof/run"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 )
 
@@ -29,7 +31,7 @@ func main() {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitcode.UsageError(fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
 	})
-	root.AddCommand(docker.New(), image.New(), cluster.New())
+	root.AddCommand(run.New(), cluster.New(), cleanup.New(), image.New(), docker.New())
 	err := root.ExecuteContext(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kubeproof: %v\n", err)

@@ -1,0 +1,47 @@
+// Package cleanup is the `kubeproof cleanup` command: remove what runs left.
+package cleanup
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/internal/exitcode"
+	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/internal/runner"
+)
+
+// New returns the `cleanup` command.
+func New() *cobra.Command {
+	var kubeconfig, context, runID string
+	c := &cobra.Command{
+		Use:   "cleanup",
+		Short: "Delete the namespaces kubeproof runs left in a cluster (only those kubeproof labelled)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			client, err := kube.NewClient(kubeconfig, context)
+			if err != nil {
+				return exitcode.EnvironmentError(err)
+			}
+			selector := fixtures.LabelManagedBy + "=" + fixtures.ManagedBy
+			if runID != "" {
+				selector = fixtures.LabelRunID + "=" + runID
+			}
+			left := runner.Cleanup(c.Context(), client, selector, 3*time.Minute)
+			for _, l := range left {
+				fmt.Fprintf(c.OutOrStdout(), "still present: %s\n", l)
+			}
+			if len(left) > 0 {
+				return exitcode.EnvironmentError(fmt.Errorf("%d objects could not be removed", len(left)))
+			}
+			fmt.Fprintf(c.OutOrStdout(), "nothing left (%s)\n", selector)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig (default: $KUBECONFIG, then ~/.kube/config)")
+	c.Flags().StringVar(&context, "context", "", "kubeconfig context")
+	c.Flags().StringVar(&runID, "run-id", "", "only this run's objects (default: every kubeproof run's)")
+	return c
+}

@@ -1,0 +1,257 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/internal/exitcode"
+	"github.com/kubeproof/kubeproof/internal/kindcluster"
+	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/reporters/junit"
+	"github.com/kubeproof/kubeproof/reporters/results"
+	"github.com/kubeproof/kubeproof/reporters/summary"
+)
+
+// Version is kubeproof's version, set at build time.
+var Version = "dev"
+
+// Run executes one run and returns its results; the error's exit code says
+// whether a check failed (1), the input was bad (2) or the cluster or
+// machine could not be used (3).
+func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
+	if err := o.validate(); err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	run := &results.Run{SchemaVersion: results.SchemaVersion, RunID: o.RunID, KubeproofVersion: Version, Profile: o.Profile, Focus: o.Focus, StartedAt: time.Now().UTC()}
+
+	useKind := o.Kind || (o.Kubeconfig == "" && o.KubeContext == "" && !kubeconfigAvailable())
+	var kindName string
+	if useKind {
+		kindName = "kubeproof-run-" + strings.ToLower(o.RunID)
+		fmt.Fprintf(out, "creating kind cluster %s (no cluster was given)\n", kindName)
+		cl, err := kindcluster.Create(ctx, kindcluster.CreateOptions{
+			Name: kindName, Config: o.KindConfig, Image: o.KindImage, Out: out,
+			KubeconfigPath: filepath.Join(o.OutputDir, "kubeconfig"),
+			LogsDir:        filepath.Join(o.OutputDir, "cluster-logs"),
+		})
+		if err != nil {
+			if errors.Is(err, kindcluster.ErrBadConfig) {
+				return nil, exitcode.UsageError(err)
+			}
+			return nil, exitcode.EnvironmentError(err)
+		}
+		o.Kubeconfig = cl.KubeconfigPath
+		run.Cluster.NodeImage = cl.Image
+		if !o.KeepCluster {
+			defer func() {
+				if err := kindcluster.Delete(kindName, cl.KubeconfigPath); err != nil {
+					fmt.Fprintf(out, "warning: %v\n", err)
+				}
+			}()
+		}
+	}
+	client, err := kube.NewClient(o.Kubeconfig, o.KubeContext)
+	if err != nil {
+		return nil, exitcode.EnvironmentError(fmt.Errorf("%w: %v: pass --kubeconfig/--context, or --kind for a throwaway cluster", ErrUnusable, err))
+	}
+	if kindName == "" {
+		kindName = kindClusterOf(client.ContextName)
+	}
+	version, err := preflight(ctx, client)
+	if err != nil {
+		return nil, exitcode.EnvironmentError(err)
+	}
+	run.Cluster.Context, run.Cluster.Server, run.Cluster.ServerVersion = client.ContextName, client.Config.Host, version
+	run.Cluster.KindClusterName, run.Cluster.CreatedByRunner = kindName, useKind
+	fingerprint(ctx, client, &run.Cluster)
+
+	image := o.WorkloadImage
+	if image == "" {
+		if kindName == "" {
+			return nil, exitcode.UsageError(fmt.Errorf("the cluster is not a kind cluster, so kubeproof cannot side-load its workload image: push it to a registry the nodes can pull from (see README) and pass --workload-image"))
+		}
+		img, err := fixtures.BuildWorkloadImage(ctx, cacheDir())
+		if err != nil {
+			return nil, exitcode.EnvironmentError(err)
+		}
+		if err := img.LoadIntoKind(kindName); err != nil {
+			return nil, exitcode.EnvironmentError(err)
+		}
+		image = img.Ref
+	}
+	run.Cluster.WorkloadImage = image
+
+	filter, leftOut := o.labelFilter(o.AllowDisruptive || useKind)
+	run.LabelFilter, run.LeftOut = filter, leftOut
+	suiteErr := runSuites(ctx, o, suiteArgs{kubeconfig: o.Kubeconfig, context: o.KubeContext, image: image, kindCluster: kindName, filter: filter}, out)
+	run.Leftovers = append(run.Leftovers, sweep(context.WithoutCancel(ctx), client, o.RunID)...)
+	run.FinishedAt = time.Now().UTC()
+
+	reports, rerr := results.LoadGinkgoReport(filepath.Join(o.OutputDir, ginkgoReport))
+	if rerr != nil && suiteErr == nil {
+		suiteErr = rerr
+	}
+	run.Checks = results.ChecksFromGinkgo(reports)
+	run.Recount()
+	if err := writeResults(run, o.OutputDir); err != nil {
+		return run, exitcode.EnvironmentError(err)
+	}
+	fmt.Fprintln(out)
+	summary.Write(out, run)
+	fmt.Fprintf(out, "results: %s\n", o.OutputDir)
+	switch {
+	case ctx.Err() != nil:
+		return run, exitcode.WithCode(exitcode.Interrupted, errors.New("interrupted: the run's objects were removed"))
+	case run.Summary.Failed > 0:
+		return run, exitcode.WithCode(exitcode.CheckFailed, fmt.Errorf("%d of %d checks failed", run.Summary.Failed, run.Summary.Passed+run.Summary.Failed))
+	case len(run.Leftovers) > 0:
+		return run, exitcode.WithCode(exitcode.CheckFailed, fmt.Errorf("the run left objects behind: %s", strings.Join(run.Leftovers, "; ")))
+	case suiteErr != nil:
+		return run, exitcode.EnvironmentError(fmt.Errorf("suites did not run to the end: %w", suiteErr))
+	case run.Summary.Passed == 0:
+		return run, exitcode.UsageError(fmt.Errorf("no check ran: the filter %q selects nothing", filter))
+	}
+	return run, nil
+}
+
+// The files a run writes in its output directory.
+const (
+	ResultsFile  = "results.json"
+	JUnitFile    = "junit.xml"
+	ginkgoReport = "ginkgo-report.json"
+	ginkgoLog    = "ginkgo.log"
+	progressFile = "progress.jsonl"
+)
+
+func writeResults(run *results.Run, dir string) error {
+	if err := run.Save(filepath.Join(dir, ResultsFile)); err != nil {
+		return err
+	}
+	return junit.Write(run, filepath.Join(dir, JUnitFile))
+}
+
+type suiteArgs struct {
+	kubeconfig, context, image, kindCluster, filter string
+}
+
+// runSuites runs the compiled suites under the ginkgo CLI (parallel
+// processes) and prints progress as specs finish. On interrupt it hands
+// SIGINT to Ginkgo, which runs every registered cleanup before exiting.
+func runSuites(ctx context.Context, o Options, a suiteArgs, out io.Writer) error {
+	ginkgo, suites, err := suiteBinaries(ctx)
+	if err != nil {
+		return err
+	}
+	abs, _ := filepath.Abs(o.OutputDir)
+	progress := filepath.Join(abs, progressFile)
+	_ = os.Remove(progress)
+	args := []string{
+		fmt.Sprintf("--procs=%d", o.Procs), "--label-filter=" + a.filter,
+		"--json-report=" + ginkgoReport, "--output-dir=" + abs,
+		"--timeout=" + o.Timeout.String(), "--no-color", "--silence-skips",
+	}
+	if o.Focus != "" {
+		args = append(args, "--focus="+o.Focus)
+	}
+	args = append(args, suites, "--",
+		"--kubeconfig="+absOrEmpty(a.kubeconfig), "--context="+a.context, "--run-id="+o.RunID,
+		"--workload-image="+a.image, "--progress-file="+progress, "--kind-cluster="+a.kindCluster)
+	logFile, err := os.Create(filepath.Join(abs, ginkgoLog))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(ginkgo, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Its own process group: the runner decides when Ginkgo is interrupted
+	// (once), so a terminal's Ctrl-C does not reach it twice.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start ginkgo: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tail := newProgressTail(progress, out)
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	interrupted := false
+	for {
+		select {
+		case err := <-done:
+			tail.poll()
+			var exit *exec.ExitError
+			if errors.As(err, &exit) && !interrupted {
+				// Ginkgo exits non-zero when a spec fails: the report says which.
+				return nil
+			}
+			return err
+		case <-tick.C:
+			tail.poll()
+		case <-ctx.Done():
+			if !interrupted {
+				interrupted = true
+				fmt.Fprintln(out, "interrupted: stopping specs and running their cleanups...")
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+			}
+		}
+	}
+}
+
+func absOrEmpty(p string) string {
+	if p == "" {
+		return ""
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return abs
+}
+
+func kubeconfigAvailable() bool {
+	if os.Getenv("KUBECONFIG") != "" {
+		return true
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(home, ".kube", "config"))
+	return err == nil
+}
+
+// kindClusterOf names the kind cluster behind a kubeconfig context, if the
+// context is kind's ("kind-<name>") and such a cluster exists here.
+func kindClusterOf(context string) string {
+	name, ok := strings.CutPrefix(context, "kind-")
+	if !ok {
+		return ""
+	}
+	clusters, err := kindcluster.List()
+	if err != nil {
+		return ""
+	}
+	for _, c := range clusters {
+		if c == name {
+			return name
+		}
+	}
+	return ""
+}
+
+func cacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "kubeproof")
+}

@@ -1,0 +1,191 @@
+// Package results is kubeproof's results model: one versioned JSON file per
+// run, the single source every report is a view of.
+package results
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// SchemaVersion identifies this file format; readers refuse other versions.
+const SchemaVersion = "kubeproof.io/results/v1"
+
+// Verdicts of a check.
+const (
+	Passed  = "passed"
+	Failed  = "failed"
+	Skipped = "skipped"
+)
+
+// Run is the whole results file.
+type Run struct {
+	SchemaVersion    string    `json:"schemaVersion"`
+	RunID            string    `json:"runID"`
+	KubeproofVersion string    `json:"kubeproofVersion"`
+	Profile          string    `json:"profile,omitempty"`
+	LabelFilter      string    `json:"labelFilter,omitempty"`
+	Focus            string    `json:"focus,omitempty"`
+	StartedAt        time.Time `json:"startedAt"`
+	FinishedAt       time.Time `json:"finishedAt"`
+	Cluster          Cluster   `json:"cluster"`
+	Summary          Summary   `json:"summary"`
+	Checks           []Check   `json:"checks"`
+	// LeftOut lists what the profile or filter did not select, and why.
+	LeftOut []string `json:"leftOut,omitempty"`
+	// Leftovers lists objects or faults the run could not remove.
+	Leftovers []string `json:"leftovers,omitempty"`
+}
+
+// Summary counts the verdicts.
+type Summary struct {
+	Passed  int `json:"passed"`
+	Failed  int `json:"failed"`
+	Skipped int `json:"skipped"`
+}
+
+// Check is one spec's outcome.
+type Check struct {
+	// ID is stable across runs: the spec's full text.
+	ID       string   `json:"id"`
+	Area     string   `json:"area"`
+	Name     string   `json:"name"`
+	Must     string   `json:"must,omitempty"`
+	Labels   []string `json:"labels,omitempty"`
+	Verdict  string   `json:"verdict"`
+	Reason   string   `json:"reason,omitempty"`
+	Seconds  float64  `json:"seconds"`
+	Serial   bool     `json:"serial,omitempty"`
+	Location string   `json:"location,omitempty"`
+	// Measurements are the figures the check recorded.
+	Measurements []Measurement `json:"measurements,omitempty"`
+	// Targets names what a disruptive check broke (node, component).
+	Targets     []string `json:"targets,omitempty"`
+	Diagnostics string   `json:"diagnostics,omitempty"`
+}
+
+// Measurement is one recorded figure, with an optional time series.
+type Measurement struct {
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+	Series []Point `json:"series,omitempty"`
+}
+
+// Point is one sample of a series, T in seconds from its start.
+type Point struct {
+	T float64 `json:"t"`
+	V float64 `json:"v"`
+}
+
+// Cluster is the fingerprint of the cluster under test.
+type Cluster struct {
+	Context         string `json:"context,omitempty"`
+	Server          string `json:"server,omitempty"`
+	ServerVersion   string `json:"serverVersion,omitempty"`
+	Provider        string `json:"provider,omitempty"`
+	CNI             string `json:"cni,omitempty"`
+	KubeProxyMode   string `json:"kubeProxyMode,omitempty"`
+	Nodes           []Node `json:"nodes,omitempty"`
+	KindClusterName string `json:"kindCluster,omitempty"`
+	CreatedByRunner bool   `json:"createdByRunner,omitempty"`
+	NodeImage       string `json:"nodeImage,omitempty"`
+	WorkloadImage   string `json:"workloadImage,omitempty"`
+}
+
+// Node describes one node of the fingerprint.
+type Node struct {
+	Name             string   `json:"name"`
+	Roles            []string `json:"roles,omitempty"`
+	KubeletVersion   string   `json:"kubeletVersion"`
+	OSImage          string   `json:"osImage"`
+	KernelVersion    string   `json:"kernelVersion"`
+	ContainerRuntime string   `json:"containerRuntime"`
+	ProviderID       string   `json:"providerID,omitempty"`
+	Ready            bool     `json:"ready"`
+}
+
+// Recount recomputes the summary from the checks.
+func (r *Run) Recount() {
+	r.Summary = Summary{}
+	for _, c := range r.Checks {
+		switch c.Verdict {
+		case Passed:
+			r.Summary.Passed++
+		case Failed:
+			r.Summary.Failed++
+		default:
+			r.Summary.Skipped++
+		}
+	}
+}
+
+// Canonical is the byte form the digest is computed over: the JSON
+// encoding with two-space indentation and a final newline, as Save writes.
+func (r *Run) Canonical() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Digest is the SHA-256 of the canonical encoding, in hex.
+func (r *Run) Digest() (string, error) {
+	data, err := r.Canonical()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// Save writes the canonical encoding.
+func (r *Run) Save(path string) error {
+	data, err := r.Canonical()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// ErrInvalid marks a file that is not a readable kubeproof results file.
+var ErrInvalid = errors.New("not a kubeproof results file")
+
+// Load reads and validates a results file. Its errors name the file and
+// the problem in one line.
+func Load(path string) (*Run, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var probe struct {
+		SchemaVersion *string `json:"schemaVersion"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("%s: %w: invalid or truncated JSON (%v)", path, ErrInvalid, err)
+	}
+	if probe.SchemaVersion == nil {
+		return nil, fmt.Errorf("%s: %w: no schemaVersion field", path, ErrInvalid)
+	}
+	if *probe.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("%s: %w: unknown schema version %q (this kubeproof reads %q)", path, ErrInvalid, *probe.SchemaVersion, SchemaVersion)
+	}
+	var run Run
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&run); err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", path, ErrInvalid, err)
+	}
+	if run.RunID == "" {
+		return nil, fmt.Errorf("%s: %w: no runID", path, ErrInvalid)
+	}
+	return &run, nil
+}

@@ -1,0 +1,69 @@
+// Package summary prints a run's results as a short table on a terminal:
+// failures first with their one-line reasons, then the measurements.
+package summary
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/kubeproof/kubeproof/reporters/results"
+)
+
+// Write prints the summary.
+func Write(w io.Writer, run *results.Run) {
+	checks := append([]results.Check(nil), run.Checks...)
+	rank := map[string]int{results.Failed: 0, results.Passed: 1, results.Skipped: 2}
+	sort.SliceStable(checks, func(i, j int) bool { return rank[checks[i].Verdict] < rank[checks[j].Verdict] })
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERDICT\tAREA\tCHECK\tTIME\tDETAIL")
+	notSelected := 0
+	for _, c := range checks {
+		if c.Verdict == results.Skipped && strings.HasPrefix(c.Reason, "not selected") {
+			notSelected++
+			continue
+		}
+		detail := c.Reason
+		if c.Verdict == results.Passed {
+			detail = figures(c)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fs\t%s\n", mark(c.Verdict), c.Area, c.Name, c.Seconds, detail)
+	}
+	tw.Flush()
+	s := run.Summary
+	fmt.Fprintf(w, "\n%d passed, %d failed, %d skipped", s.Passed, s.Failed, s.Skipped-notSelected)
+	if notSelected > 0 {
+		fmt.Fprintf(w, " (%d more not selected)", notSelected)
+	}
+	fmt.Fprintf(w, " in %s; run %s\n", run.FinishedAt.Sub(run.StartedAt).Round(100_000_000), run.RunID)
+	for _, l := range run.Leftovers {
+		fmt.Fprintf(w, "LEFTOVER: %s\n", l)
+	}
+}
+
+func mark(verdict string) string {
+	switch verdict {
+	case results.Passed:
+		return "PASS"
+	case results.Failed:
+		return "FAIL"
+	}
+	return "SKIP"
+}
+
+func figures(c results.Check) string {
+	var parts []string
+	for _, m := range c.Measurements {
+		parts = append(parts, fmt.Sprintf("%s %.3g%s", m.Name, m.Value, unit(m.Unit)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func unit(u string) string {
+	if u == "" {
+		return ""
+	}
+	return " " + u
+}

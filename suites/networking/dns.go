@@ -1,0 +1,100 @@
+package networking
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/suites/framework"
+)
+
+// dnsTimeout bounds how long a new Service may take to appear in DNS: the
+// CoreDNS kubernetes plugin watches the API, so seconds, not minutes.
+const dnsTimeout = 30 * time.Second
+
+var _ = ginkgo.Describe("cluster DNS", framework.AreaNetworking, framework.AreaDNS, func() {
+	f := framework.New("dns")
+
+	framework.Check("Service A records",
+		"A ClusterIP Service's name <service>.<namespace>.svc.cluster.local MUST resolve to its ClusterIP.",
+		framework.ProfileQuick, framework.ProfileCore,
+		func(ctx ginkgo.SpecContext) {
+			pods := f.StartServers(ctx, framework.Server{Name: "client", Labels: map[string]string{"app": "web"}})
+			svc := framework.Create(ctx, f, f.Services(), service("web", false))
+			name := fmt.Sprintf("web.%s.svc.cluster.local", f.Namespace)
+			expectResolves(ctx, f, pods[0], name, []string{svc.Spec.ClusterIP})
+		})
+
+	framework.Check("headless Service records",
+		"A headless Service's name MUST resolve to the IPs of its ready pods, and only those.",
+		framework.ProfileCore,
+		func(ctx ginkgo.SpecContext) {
+			pods := f.StartServers(ctx,
+				framework.Server{Name: "web-0", Labels: map[string]string{"app": "web"}},
+				framework.Server{Name: "web-1", Labels: map[string]string{"app": "web"}},
+				framework.Server{Name: "client"})
+			framework.Create(ctx, f, f.Services(), service("web", true))
+			name := fmt.Sprintf("web.%s.svc.cluster.local", f.Namespace)
+			expectResolves(ctx, f, pods[2], name, []string{pods[0].Status.PodIP, pods[1].Status.PodIP})
+		})
+
+	framework.Check("pod hostname and subdomain records",
+		"A pod with hostname H and subdomain S under a headless Service S MUST resolve as H.S.<namespace>.svc.cluster.local to its IP.",
+		framework.ProfileCore,
+		func(ctx ginkgo.SpecContext) {
+			pods := f.StartServers(ctx,
+				framework.Server{Name: "db", Hostname: "db-0", Subdomain: "members", Labels: map[string]string{"app": "members"}},
+				framework.Server{Name: "client"})
+			framework.Create(ctx, f, f.Services(), service("members", true))
+			name := fmt.Sprintf("db-0.members.%s.svc.cluster.local", f.Namespace)
+			expectResolves(ctx, f, pods[1], name, []string{pods[0].Status.PodIP})
+		})
+
+	framework.Check("partial names through search paths",
+		"From a pod, the short names <service> and <service>.<namespace> MUST resolve through the search path to the Service's ClusterIP.",
+		framework.ProfileCore,
+		func(ctx ginkgo.SpecContext) {
+			pods := f.StartServers(ctx, framework.Server{Name: "client", Labels: map[string]string{"app": "web"}})
+			svc := framework.Create(ctx, f, f.Services(), service("web", false))
+			for _, name := range []string{"web", "web." + f.Namespace, "web." + f.Namespace + ".svc"} {
+				expectResolves(ctx, f, pods[0], name, []string{svc.Spec.ClusterIP})
+			}
+		})
+})
+
+// expectResolves waits until name resolves, from pod, to exactly want.
+func expectResolves(ctx ginkgo.SpecContext, f *framework.Framework, from *corev1.Pod, name string, want []string) {
+	ginkgo.GinkgoHelper()
+	slices.Sort(want)
+	var last fixtures.Result
+	gomega.Eventually(ctx, func() bool {
+		last = f.Resolve(ctx, from, name)
+		got := slices.Clone(last.Addresses)
+		slices.Sort(got)
+		return last.OK && slices.Equal(got, want)
+	}).WithTimeout(dnsTimeout).WithPolling(time.Second).Should(gomega.BeTrue(),
+		"%s from pod %s on %s: want %s, got %s", name, from.Name, from.Spec.NodeName, strings.Join(want, ","), &last)
+}
+
+// service selects pods labelled app=<name> on the workload's HTTP port.
+func service(name string, headless bool) *corev1.Service {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": name},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: fixtures.HTTPPort, TargetPort: intstr.FromInt32(fixtures.HTTPPort)}},
+		},
+	}
+	if headless {
+		svc.Spec.ClusterIP = corev1.ClusterIPNone
+	}
+	return svc
+}

@@ -1,0 +1,208 @@
+package networking
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/suites/framework"
+)
+
+// requestTimeout bounds one request between pods on this cluster's own
+// network: far above any healthy round trip, far below a hang.
+const requestTimeout = 2 * time.Second
+
+var _ = ginkgo.Describe("pod networking", framework.AreaNetworking, func() {
+	f := framework.New("networking")
+
+	framework.Check("pod-to-pod on the same node over HTTP and UDP",
+		"Two pods on the same node MUST reach each other by pod IP over TCP (HTTP) and UDP.",
+		framework.ProfileQuick, framework.ProfileCore,
+		func(ctx ginkgo.SpecContext) {
+			var servers []framework.Server
+			for i, n := range f.RequireNodes(ctx, 1) {
+				servers = append(servers,
+					framework.Server{Name: fmt.Sprintf("a-%d", i), Node: n.Name},
+					framework.Server{Name: fmt.Sprintf("b-%d", i), Node: n.Name})
+			}
+			pods := f.StartServers(ctx, servers...)
+			var failures []string
+			for i := 0; i < len(pods); i += 2 {
+				failures = append(failures, exchange(ctx, f, pods[i], pods[i+1])...)
+			}
+			if len(failures) > 0 {
+				framework.Failf("same-node pod traffic failed for %d of %d checks: %s", len(failures), len(pods), strings.Join(failures, "; "))
+			}
+		})
+
+	framework.Check("pod-to-pod across every pair of nodes over HTTP and UDP",
+		"A pod on any node MUST reach a pod on every other node by pod IP over TCP (HTTP) and UDP, in both directions.",
+		framework.ProfileQuick, framework.ProfileCore, framework.CrossNode,
+		func(ctx ginkgo.SpecContext) {
+			nodes := f.RequireNodes(ctx, 2)
+			var servers []framework.Server
+			for i, n := range nodes {
+				servers = append(servers, framework.Server{Name: fmt.Sprintf("pod-%d", i), Node: n.Name})
+			}
+			pods := f.StartServers(ctx, servers...)
+			var failures, latencies []string
+			var total float64
+			checks := 0
+			for _, from := range pods {
+				for _, to := range pods {
+					if from == to {
+						continue
+					}
+					checks += 2
+					failures = append(failures, exchange(ctx, f, from, to)...)
+					r := f.HTTPGet(ctx, from, hostnameURL(to.Status.PodIP, fixtures.HTTPPort), requestTimeout)
+					if r.OK {
+						total += r.LatencyMS
+						latencies = append(latencies, fmt.Sprintf("%.1f", r.LatencyMS))
+					}
+				}
+			}
+			if len(latencies) > 0 {
+				framework.Measure("cross-node HTTP request latency (mean)", total/float64(len(latencies)), "ms")
+			}
+			if len(failures) > 0 {
+				framework.Failf("cross-node pod traffic failed for %d of %d checks: %s", len(failures), checks, strings.Join(failures, "; "))
+			}
+		})
+
+	framework.Check("node-to-pod and pod-to-node",
+		"A process in a node's network namespace MUST reach pods on every node, and a pod MUST reach every node's InternalIP.",
+		framework.ProfileCore, framework.CrossNode,
+		func(ctx ginkgo.SpecContext) {
+			nodes := f.RequireNodes(ctx, 2)
+			var servers []framework.Server
+			for i, n := range nodes {
+				servers = append(servers,
+					framework.Server{Name: fmt.Sprintf("pod-%d", i), Node: n.Name},
+					framework.Server{Name: fmt.Sprintf("host-%d", i), Node: n.Name, HostNetwork: true})
+			}
+			pods := f.StartServers(ctx, servers...)
+			var failures []string
+			checks := 0
+			for i := 0; i < len(pods); i += 2 {
+				for j := 0; j < len(pods); j += 2 {
+					pod, host := pods[j], pods[i+1]
+					checks += 2
+					// node -> pod: from the node's network namespace to a pod.
+					if r := f.HTTPGet(ctx, host, hostnameURL(pod.Status.PodIP, fixtures.HTTPPort), requestTimeout); !r.OK || r.Body != pod.Name {
+						failures = append(failures, fmt.Sprintf("node %s -> pod %s (%s on %s): %s", host.Spec.NodeName, pod.Name, pod.Status.PodIP, pod.Spec.NodeName, r))
+					}
+					// pod -> node: to the node's own address, served on the host network.
+					from := pods[i]
+					target := pods[j+1]
+					if r := f.HTTPGet(ctx, from, hostnameURL(target.Status.HostIP, fixtures.HTTPPort+1000), requestTimeout); !r.OK || r.Body != target.Name {
+						failures = append(failures, fmt.Sprintf("pod %s on %s -> node %s (%s): %s", from.Name, from.Spec.NodeName, target.Spec.NodeName, target.Status.HostIP, r))
+					}
+				}
+			}
+			if len(failures) > 0 {
+				framework.Failf("node/pod traffic failed for %d of %d checks: %s", len(failures), checks, strings.Join(failures, "; "))
+			}
+		})
+
+	framework.Check("a large payload crosses nodes intact",
+		"A 4 MiB HTTP response MUST cross from a pod on one node to a pod on another complete (no MTU or fragmentation loss).",
+		framework.ProfileCore, framework.CrossNode,
+		func(ctx ginkgo.SpecContext) {
+			nodes := f.RequireNodes(ctx, 2)
+			pods := f.StartServers(ctx,
+				framework.Server{Name: "sender", Node: nodes[0].Name},
+				framework.Server{Name: "receiver", Node: nodes[1].Name})
+			const size = 4 << 20
+			url := fmt.Sprintf("http://%s/bytes?n=%d", net.JoinHostPort(pods[0].Status.PodIP, fmt.Sprint(fixtures.HTTPPort)), size)
+			r := f.HTTPGet(ctx, pods[1], url, 20*time.Second)
+			if !r.OK || r.Bytes != size {
+				framework.Failf("pod receiver on %s <- %s from pod sender on %s: want %d bytes, got %d (%s)", pods[1].Spec.NodeName, url, pods[0].Spec.NodeName, size, r.Bytes, r)
+			}
+			framework.Measure("4 MiB cross-node transfer throughput", size/(1<<20)/(r.LatencyMS/1000), "MiB/s")
+		})
+
+	framework.Check("pod IPs are unique and inside their node's PodCIDR",
+		"Every running pod that is not on the host network MUST have an IP no other pod has, inside its node's PodCIDR.",
+		framework.ProfileQuick, framework.ProfileCore,
+		func(ctx ginkgo.SpecContext) {
+			// Our own pods make sure there is something on every node.
+			var servers []framework.Server
+			for i, n := range f.RequireNodes(ctx, 1) {
+				servers = append(servers, framework.Server{Name: fmt.Sprintf("pod-%d", i), Node: n.Name})
+			}
+			f.StartServers(ctx, servers...)
+			nodes, err := f.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+			if err != nil {
+				framework.Failf("list nodes: %v", err)
+			}
+			cidrs := map[string][]*net.IPNet{}
+			for _, n := range nodes.Items {
+				for _, c := range n.Spec.PodCIDRs {
+					if _, ipnet, err := net.ParseCIDR(c); err == nil {
+						cidrs[n.Name] = append(cidrs[n.Name], ipnet)
+					}
+				}
+			}
+			pods, err := f.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+			if err != nil {
+				framework.Failf("list pods: %v", err)
+			}
+			owner := map[string]string{}
+			var failures []string
+			checked := 0
+			for _, p := range pods.Items {
+				if p.Spec.HostNetwork || p.Status.PodIP == "" || p.Status.Phase != corev1.PodRunning {
+					continue
+				}
+				checked++
+				id := p.Namespace + "/" + p.Name
+				if other, dup := owner[p.Status.PodIP]; dup {
+					failures = append(failures, fmt.Sprintf("pods %s and %s share IP %s", other, id, p.Status.PodIP))
+				}
+				owner[p.Status.PodIP] = id
+				if !inAny(net.ParseIP(p.Status.PodIP), cidrs[p.Spec.NodeName]) {
+					failures = append(failures, fmt.Sprintf("pod %s has IP %s outside node %s's PodCIDRs %v", id, p.Status.PodIP, p.Spec.NodeName, cidrs[p.Spec.NodeName]))
+				}
+			}
+			framework.Measure("pods checked", float64(checked), "pods")
+			if len(failures) > 0 {
+				framework.Failf("%d pod addressing problems: %s", len(failures), strings.Join(failures, "; "))
+			}
+		})
+})
+
+// exchange sends HTTP and UDP from one pod to another and returns one line
+// per failure, naming both pods and their nodes.
+func exchange(ctx ginkgo.SpecContext, f *framework.Framework, from, to *corev1.Pod) []string {
+	ginkgo.GinkgoHelper()
+	var failures []string
+	where := fmt.Sprintf("%s on %s -> %s (%s on %s)", from.Name, from.Spec.NodeName, to.Name, to.Status.PodIP, to.Spec.NodeName)
+	if r := f.HTTPGet(ctx, from, hostnameURL(to.Status.PodIP, fixtures.HTTPPort), requestTimeout); !r.OK || r.Body != to.Name {
+		failures = append(failures, fmt.Sprintf("%s HTTP: want %q, got %s", where, to.Name, r))
+	}
+	addr := net.JoinHostPort(to.Status.PodIP, fmt.Sprint(fixtures.UDPPort))
+	if r := f.UDP(ctx, from, addr, "ping", requestTimeout); !r.OK || r.Body != to.Name+" ping" {
+		failures = append(failures, fmt.Sprintf("%s UDP: want %q, got %s", where, to.Name+" ping", r))
+	}
+	return failures
+}
+
+func hostnameURL(ip string, port int32) string {
+	return "http://" + net.JoinHostPort(ip, fmt.Sprint(port)) + "/hostname"
+}
+
+func inAny(ip net.IP, nets []*net.IPNet) bool {
+	for _, n := range nets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}

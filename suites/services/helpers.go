@@ -1,0 +1,185 @@
+package services
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/suites/framework"
+)
+
+const (
+	// requestTimeout bounds one request inside the cluster, where a
+	// healthy answer takes milliseconds.
+	requestTimeout = 2 * time.Second
+	// programTimeout is a generous ceiling for a change (a new Service,
+	// an endpoint turning unready) to reach kube-proxy's rules on every
+	// node of a loaded 2-core machine; it normally takes about a second.
+	programTimeout = 30 * time.Second
+	// dnsTimeout leaves room for a resolver that caches answers for up
+	// to 30 s (kind's CoreDNS does not cache cluster.local, others may).
+	dnsTimeout = time.Minute
+	poll       = 500 * time.Millisecond
+	// clusterDomain is the DNS domain of Services: kind's and kubeadm's default.
+	clusterDomain = "cluster.local"
+	backendApp    = "backend"
+)
+
+// service returns a ClusterIP Service selecting the backends, on the
+// workload's HTTP port unless ports are given; specs adjust the rest.
+func service(name string, ports ...corev1.ServicePort) *corev1.Service {
+	if len(ports) == 0 {
+		ports = []corev1.ServicePort{servicePort("http", corev1.ProtocolTCP, fixtures.HTTPPort)}
+	}
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": backendApp}, Ports: ports},
+	}
+}
+
+func servicePort(name string, proto corev1.Protocol, port int32) corev1.ServicePort {
+	return corev1.ServicePort{Name: name, Protocol: proto, Port: port, TargetPort: intstr.FromInt32(port)}
+}
+
+// startBackends starts n backends (backend-0...) and a client pod, all
+// at once so that they become ready together. With nodes given, the
+// backends are pinned to them in turn.
+func startBackends(ctx context.Context, f *framework.Framework, n int, nodes []corev1.Node) (backends []*corev1.Pod, client *corev1.Pod) {
+	ginkgo.GinkgoHelper()
+	var servers []framework.Server
+	for i := range n {
+		s := framework.Server{Name: fmt.Sprintf("%s-%d", backendApp, i), Labels: map[string]string{"app": backendApp}}
+		if len(nodes) > 0 {
+			s.Node = nodes[i%len(nodes)].Name
+		}
+		servers = append(servers, s)
+	}
+	pods := f.StartServers(ctx, append(servers, framework.Server{Name: "client"})...)
+	return pods[:n], pods[n]
+}
+
+func podNames(pods []*corev1.Pod) []string {
+	var out []string
+	for _, p := range pods {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+func hostURL(host string, port int32, path string) string {
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(int(port))) + path
+}
+
+// clusterIPURL is the /hostname URL of a Service's first port on its ClusterIP.
+func clusterIPURL(svc *corev1.Service) string {
+	return hostURL(svc.Spec.ClusterIP, svc.Spec.Ports[0].Port, "/hostname")
+}
+
+// describe names a Service in failure messages: "Service ns/web (10.96.3.4)".
+func describe(svc *corev1.Service) string {
+	return fmt.Sprintf("Service %s/%s (%s)", svc.Namespace, svc.Name, svc.Spec.ClusterIP)
+}
+
+// eventually polls cond with Gomega until it holds or timeout passes and
+// reports whether it held. The caller fails with its own one-line message
+// naming what it last saw, which Gomega's multi-line report would not.
+func eventually(ctx context.Context, timeout, interval time.Duration, cond func() bool) bool {
+	g := gomega.NewGomega(func(string, ...int) {})
+	return g.Eventually(ctx, cond).WithTimeout(timeout).WithPolling(interval).Should(gomega.BeTrue())
+}
+
+// pollHTTP sends GETs from a pod until one is answered by one of want,
+// for at most timeout, and returns the last answer.
+func pollHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, url string, want []string, timeout time.Duration) (fixtures.Result, bool) {
+	ginkgo.GinkgoHelper()
+	var last fixtures.Result
+	ok := eventually(ctx, timeout, poll, func() bool {
+		last = f.HTTPGet(ctx, from, url, requestTimeout)
+		return last.OK && slices.Contains(want, last.Body)
+	})
+	return last, ok
+}
+
+// waitHTTP waits until what answers at url: a new Service's endpoints
+// and rules take a moment to be programmed.
+func waitHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, what, url string, want []string) {
+	ginkgo.GinkgoHelper()
+	if r, ok := pollHTTP(ctx, f, from, url, want, programTimeout); !ok {
+		framework.Failf("%s at %s from pod %s: want HTTP 200 from one of %v within %s, got %s", what, url, from.Name, want, programTimeout, r)
+	}
+}
+
+// expectHTTP sends one GET and requires an answer from one of want.
+func expectHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, what, url string, want []string) {
+	ginkgo.GinkgoHelper()
+	if r := f.HTTPGet(ctx, from, url, requestTimeout); !r.OK || !slices.Contains(want, r.Body) {
+		framework.Failf("%s at %s from pod %s: want HTTP 200 from one of %v, got %s", what, url, from.Name, want, r)
+	}
+}
+
+// tally counts who answered a series of requests: a backend's name, or
+// the error class ("timeout", "refused", "http-503") of a failed one.
+type tally map[string]int
+
+func send(ctx context.Context, f *framework.Framework, from *corev1.Pod, url string, n int) tally {
+	ginkgo.GinkgoHelper()
+	t := tally{}
+	for range n {
+		r := f.HTTPGet(ctx, from, url, requestTimeout)
+		if r.OK {
+			t[r.Body]++
+		} else {
+			t[r.Error]++
+		}
+	}
+	return t
+}
+
+// backends lists the answers that name one of the backends, sorted.
+func (t tally) backends(names []string) []string {
+	var out []string
+	for k := range t {
+		if slices.Contains(names, k) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// String prints "backend-0=12, backend-1=8", sorted.
+func (t tally) String() string {
+	var parts []string
+	for k, n := range t {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, n))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+// setReady flips a backend's readiness through its HTTP API, by pod IP,
+// and returns when the flip was confirmed.
+func setReady(ctx context.Context, f *framework.Framework, from, pod *corev1.Pod, ready bool) time.Time {
+	ginkgo.GinkgoHelper()
+	path := "/ready/off"
+	if ready {
+		path = "/ready/on"
+	}
+	url := hostURL(pod.Status.PodIP, fixtures.HTTPPort, path)
+	if r := f.HTTPGet(ctx, from, url, requestTimeout); !r.OK {
+		framework.Failf("GET %s (pod %s) from pod %s: want HTTP 200, got %s", url, pod.Name, from.Name, r)
+	}
+	return time.Now()
+}

@@ -1,0 +1,35 @@
+package services
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubeproof/kubeproof/suites/framework"
+)
+
+func nodePortOnEveryNode(ctx context.Context, f *framework.Framework) {
+	nodes := f.RequireNodes(ctx, 1)
+	backends, client := startBackends(ctx, f, 2, nil)
+	s := service("nodeport")
+	s.Spec.Type = corev1.ServiceTypeNodePort
+	svc := framework.Create(ctx, f, f.Services(), s)
+	port := svc.Spec.Ports[0].NodePort + 1
+	want := podNames(backends)
+	// Each node's kube-proxy programs the port on its own, so each node
+	// gets the full wait; all nodes are tried so that one line names
+	// every node that fails.
+	var failed []string
+	for _, n := range nodes {
+		ip := framework.InternalIP(&n)
+		if r, ok := pollHTTP(ctx, f, client, hostURL(ip, port, "/hostname"), want, programTimeout); !ok {
+			failed = append(failed, fmt.Sprintf("node %s (%s): %s", n.Name, ip, r))
+		}
+	}
+	if len(failed) > 0 {
+		framework.Failf("NodePort %d of Service %s/%s from pod %s: want HTTP 200 from one of %v on all %d schedulable nodes within %s, failed on %s",
+			port, svc.Namespace, svc.Name, client.Name, want, len(nodes), programTimeout, strings.Join(failed, "; "))
+	}
+}
