@@ -13,7 +13,7 @@ func sessionAffinity(ctx context.Context, f *framework.Framework) {
 	backends, client := startBackends(ctx, f, 3, nodes)
 	want := podNames(backends)
 	s := service("sticky")
-	_ = corev1.ServiceAffinityClientIP
+	s.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
 	sticky := framework.Create(ctx, f, f.Services(), s)
 	// The same backends without affinity: the control that shows the
 	// requests would spread if affinity did not hold them.

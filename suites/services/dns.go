@@ -31,7 +31,7 @@ func headlessResolvesReadyPods(ctx context.Context, f *framework.Framework) {
 	var last fixtures.Result
 	if !eventually(ctx, dnsTimeout, poll, func() bool {
 		last = f.Resolve(ctx, client, svc.Name)
-		return last.OK && sameSet(last.Addresses, podIPs(backends))
+		return last.OK && sameSet(last.Addresses, want)
 	}) {
 		framework.Failf("DNS name %s of headless Service %s/%s from pod %s: want exactly the ready pods' IPs %v (not unready %s's %s) within %s, got %s",
 			svc.Name, svc.Namespace, svc.Name, client.Name, want, unready.Name, unready.Status.PodIP, dnsTimeout, last)

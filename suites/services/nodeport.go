@@ -16,7 +16,7 @@ func nodePortOnEveryNode(ctx context.Context, f *framework.Framework) {
 	s := service("nodeport")
 	s.Spec.Type = corev1.ServiceTypeNodePort
 	svc := framework.Create(ctx, f, f.Services(), s)
-	port := svc.Spec.Ports[0].NodePort + 1
+	port := svc.Spec.Ports[0].NodePort
 	want := podNames(backends)
 	// Each node's kube-proxy programs the port on its own, so each node
 	// gets the full wait; all nodes are tried so that one line names

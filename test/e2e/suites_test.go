@@ -1,0 +1,129 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/reporters/results"
+)
+
+const coreSuites = "area:networking || area:services"
+
+// TestSuitesPass runs the networking and services suites on a healthy
+// cluster, sequentially and in parallel, and records both durations.
+func TestSuitesPass(t *testing.T) {
+	kubeconfig := testCluster(t, "kubeproof-e2e-suites")
+	durations := map[string]float64{}
+	for _, procs := range []string{"1", "2"} {
+		start := time.Now()
+		code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--label-filter", coreSuites, "--procs", procs)
+		durations["procs="+procs] = time.Since(start).Seconds()
+		if code != 0 || run.Summary.Failed != 0 {
+			for _, c := range run.Checks {
+				if c.Verdict == results.Failed {
+					t.Errorf("check %q failed on a healthy cluster: %s", c.Name, c.Reason)
+				}
+			}
+			t.Fatalf("want exit 0, got %d", code)
+		}
+		if run.Summary.Passed < 15 {
+			t.Errorf("want the networking and services checks to run (15+), %d passed", run.Summary.Passed)
+		}
+		perArea := map[string]float64{}
+		for _, c := range run.Checks {
+			perArea[c.Area] += c.Seconds
+		}
+		for a, s := range perArea {
+			durations[fmt.Sprintf("procs=%s %s spec-seconds", procs, a)] = s
+		}
+	}
+	t.Logf("suite durations: %v", durations)
+	writeArtifact(t, "suite-durations.json", durations)
+}
+
+// TestServicesFailWithoutKubeProxy removes kube-proxy: Services built
+// after that are never programmed, so the service checks must fail while
+// pod networking keeps passing.
+func TestServicesFailWithoutKubeProxy(t *testing.T) {
+	kubeconfig := testCluster(t, "kubeproof-e2e-noproxy")
+	c, err := kube.NewClient(kubeconfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AppsV1().DaemonSets("kube-system").Delete(context.Background(), "kube-proxy", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--label-filter", coreSuites)
+	if code != 1 {
+		t.Fatalf("want exit 1 (checks failed), got %d", code)
+	}
+	for _, name := range []string{"ClusterIP reached by IP and by DNS name", "NodePort reached on every node"} {
+		if ch := findPrefix(run, name); ch == nil || ch.Verdict != results.Failed {
+			t.Errorf("check %q: want failed without kube-proxy, got %+v", name, ch)
+		}
+	}
+	for _, ch := range run.Checks {
+		if ch.Area == "networking" && ch.Verdict != results.Passed {
+			t.Errorf("networking check %q: want passed (pod networking does not need kube-proxy), got %s: %s", ch.Name, ch.Verdict, ch.Reason)
+		}
+	}
+}
+
+// TestCrossNodeFailsWithoutRoute removes, on one worker, the routes to the
+// other nodes' pods (after stopping the agent that would restore them): the
+// cross-node checks must fail and name that node; same-node traffic passes.
+func TestCrossNodeFailsWithoutRoute(t *testing.T) {
+	kubeconfig := testCluster(t, "kubeproof-e2e-noroute")
+	c, err := kube.NewClient(kubeconfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := c.AppsV1().DaemonSets("kube-system").Delete(ctx, "kubeproof-net", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const broken = "kubeproof-e2e-noroute-worker2"
+	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes.Items {
+		if n.Name == broken {
+			continue
+		}
+		for _, cidr := range n.Spec.PodCIDRs {
+			if out, err := exec.Command("docker", "exec", broken, "ip", "route", "del", cidr).CombinedOutput(); err != nil {
+				t.Fatalf("remove route %s on %s: %v: %s", cidr, broken, err, out)
+			}
+		}
+	}
+	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--label-filter", "area:networking")
+	if code != 1 {
+		t.Fatalf("want exit 1, got %d", code)
+	}
+	cross := findPrefix(run, "pod-to-pod across every pair of nodes")
+	if cross == nil || cross.Verdict != results.Failed || !strings.Contains(cross.Reason, broken) {
+		t.Errorf("cross-node check: want failed naming %s, got %+v", broken, cross)
+	}
+	if same := findPrefix(run, "pod-to-pod on the same node"); same == nil || same.Verdict != results.Passed {
+		t.Errorf("same-node check: want passed, got %+v", same)
+	}
+}
+
+func findPrefix(run *results.Run, prefix string) *results.Check {
+	for i := range run.Checks {
+		if strings.HasPrefix(run.Checks[i].Name, prefix) {
+			return &run.Checks[i]
+		}
+	}
+	return nil
+}
