@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeproof/kubeproof/cmd/kubeproof/chaos"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/cleanup"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/cluster"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/docker"
@@ -31,7 +32,7 @@ func main() {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitcode.UsageError(fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
 	})
-	root.AddCommand(run.New(), cluster.New(), cleanup.New(), image.New(), docker.New())
+	root.AddCommand(run.New(), cluster.New(), chaos.New(), cleanup.New(), image.New(), docker.New())
 	err := root.ExecuteContext(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kubeproof: %v\n", err)

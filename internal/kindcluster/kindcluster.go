@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -103,6 +104,14 @@ func Create(ctx context.Context, o CreateOptions) (*Cluster, error) {
 	}
 	if slices.Contains(existing, o.Name) {
 		return nil, fmt.Errorf("%w: a kind cluster named %q already exists: delete it with `kubeproof cluster delete --name %s` or pick another --name", ErrExists, o.Name, o.Name)
+	}
+	// Marks the cluster as kubeproof's own: disruptive checks need no
+	// further consent on it (see chaos/faults).
+	for i := range cfg.Nodes {
+		if cfg.Nodes[i].Labels == nil {
+			cfg.Nodes[i].Labels = map[string]string{}
+		}
+		cfg.Nodes[i].Labels["kubeproof.io/created-by"] = "kubeproof"
 	}
 	if cgroupV1() {
 		cfg.KubeadmConfigPatches = append(cfg.KubeadmConfigPatches, failCgroupV1Patch)
@@ -213,4 +222,21 @@ func clientFor(kubeconfig string) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
 	}
 	return kubernetes.NewForConfig(cfg)
+}
+
+// NameFromContext names the kind cluster behind a kubeconfig context, if
+// the context is kind's ("kind-<name>") and that cluster exists here.
+func NameFromContext(context string) string {
+	name, ok := strings.CutPrefix(context, "kind-")
+	if !ok {
+		return ""
+	}
+	clusters, err := List()
+	if err != nil {
+		return ""
+	}
+	if slices.Contains(clusters, name) {
+		return name
+	}
+	return ""
 }

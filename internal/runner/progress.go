@@ -47,7 +47,7 @@ func (t *progressTail) poll() {
 		if json.Unmarshal([]byte(line), &ev) != nil {
 			continue
 		}
-		if ev.Total > 0 {
+		if ev.Start {
 			t.total = ev.Total
 			fmt.Fprintf(t.out, "running %d checks\n", t.total)
 			continue

@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeproof/kubeproof/chaos/faults"
 	"github.com/kubeproof/kubeproof/fixtures"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 	"github.com/kubeproof/kubeproof/internal/kindcluster"
@@ -64,7 +67,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 		return nil, exitcode.EnvironmentError(fmt.Errorf("%w: %v: pass --kubeconfig/--context, or --kind for a throwaway cluster", ErrUnusable, err))
 	}
 	if kindName == "" {
-		kindName = kindClusterOf(client.ContextName)
+		kindName = kindcluster.NameFromContext(client.ContextName)
 	}
 	version, err := preflight(ctx, client)
 	if err != nil {
@@ -90,7 +93,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	}
 	run.Cluster.WorkloadImage = image
 
-	filter, leftOut := o.labelFilter(o.AllowDisruptive || useKind)
+	filter, leftOut := o.labelFilter(o.AllowDisruptive || useKind || ownCluster(ctx, client))
 	run.LabelFilter, run.LeftOut = filter, leftOut
 	suiteErr := runSuites(ctx, o, suiteArgs{kubeconfig: o.Kubeconfig, context: o.KubeContext, image: image, kindCluster: kindName, filter: filter}, out)
 	run.Leftovers = append(run.Leftovers, sweep(context.WithoutCancel(ctx), client, o.RunID)...)
@@ -164,7 +167,8 @@ func runSuites(ctx context.Context, o Options, a suiteArgs, out io.Writer) error
 	}
 	args = append(args, suites, "--",
 		"--kubeconfig="+absOrEmpty(a.kubeconfig), "--context="+a.context, "--run-id="+o.RunID,
-		"--workload-image="+a.image, "--progress-file="+progress, "--kind-cluster="+a.kindCluster)
+		"--workload-image="+a.image, "--progress-file="+progress, "--kind-cluster="+a.kindCluster,
+		fmt.Sprintf("--allow-disruptive=%t", o.AllowDisruptive))
 	logFile, err := os.Create(filepath.Join(abs, ginkgoLog))
 	if err != nil {
 		return err
@@ -229,29 +233,17 @@ func kubeconfigAvailable() bool {
 	return err == nil
 }
 
-// kindClusterOf names the kind cluster behind a kubeconfig context, if the
-// context is kind's ("kind-<name>") and such a cluster exists here.
-func kindClusterOf(context string) string {
-	name, ok := strings.CutPrefix(context, "kind-")
-	if !ok {
-		return ""
-	}
-	clusters, err := kindcluster.List()
-	if err != nil {
-		return ""
-	}
-	for _, c := range clusters {
-		if c == name {
-			return name
-		}
-	}
-	return ""
-}
-
 func cacheDir() string {
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		dir = os.TempDir()
 	}
 	return filepath.Join(dir, "kubeproof")
+}
+
+// ownCluster: a cluster kubeproof created (its nodes carry the mark) may be
+// broken without further consent.
+func ownCluster(ctx context.Context, c *kube.Client) bool {
+	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	return err == nil && faults.CreatedByKubeproof(nodes.Items)
 }

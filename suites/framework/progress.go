@@ -11,8 +11,10 @@ import (
 
 // ProgressEvent is one line of the progress file the runner tails.
 type ProgressEvent struct {
-	// Total is set once, before the first spec: how many specs will run.
-	Total int `json:"total,omitempty"`
+	// Start marks the line written before the first spec, with Total, the
+	// number of specs that will run.
+	Start bool `json:"start,omitempty"`
+	Total int  `json:"total,omitempty"`
 	// Spec, State and Seconds describe a finished spec.
 	Spec    string  `json:"spec,omitempty"`
 	State   string  `json:"state,omitempty"`
@@ -22,7 +24,7 @@ type ProgressEvent struct {
 }
 
 var _ = ginkgo.ReportBeforeSuite(func(r ginkgo.Report) {
-	writeProgress(ProgressEvent{Total: r.PreRunStats.SpecsThatWillRun})
+	writeProgress(ProgressEvent{Start: true, Total: r.PreRunStats.SpecsThatWillRun})
 })
 
 var _ = ginkgo.ReportAfterEach(func(r ginkgo.SpecReport) {

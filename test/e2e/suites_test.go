@@ -66,7 +66,7 @@ func TestServicesFailWithoutKubeProxy(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("want exit 1 (checks failed), got %d", code)
 	}
-	for _, name := range []string{"ClusterIP reached by IP and by DNS name", "NodePort reached on every node"} {
+	for _, name := range []string{"ClusterIP reached by IP and by DNS name", "NodePort reached on every node", "session affinity ClientIP", "hairpin", "multi-port Service", "Service without ready endpoints rejects fast"} {
 		if ch := findPrefix(run, name); ch == nil || ch.Verdict != results.Failed {
 			t.Errorf("check %q: want failed without kube-proxy, got %+v", name, ch)
 		}

@@ -1,0 +1,117 @@
+// Package journal keeps, outside the process, one file per active fault:
+// written before the fault is injected, removed once it is reverted. A
+// crashed or killed run leaves its files behind for `kubeproof chaos
+// revert` to act on.
+package journal
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kubeproof/kubeproof/chaos"
+)
+
+// Entry is one active (or possibly active) fault.
+type Entry struct {
+	ID         string     `json:"id"`
+	RunID      string     `json:"runID"`
+	Spec       chaos.Spec `json:"spec"`
+	Describe   string     `json:"describe"`
+	InjectedAt time.Time  `json:"injectedAt"`
+	// PID is the process that injected the fault.
+	PID int `json:"pid"`
+}
+
+// Dir is where the journal lives: $KUBEPROOF_JOURNAL_DIR, else
+// $XDG_STATE_HOME/kubeproof/faults, else ~/.local/state/kubeproof/faults.
+func Dir() string {
+	if d := os.Getenv("KUBEPROOF_JOURNAL_DIR"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "kubeproof", "faults")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "kubeproof-faults")
+	}
+	return filepath.Join(home, ".local", "state", "kubeproof", "faults")
+}
+
+// Record writes the entry durably (write, fsync, rename) before the fault
+// is injected.
+func Record(e Entry) error {
+	if err := os.MkdirAll(Dir(), 0o755); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(Dir(), e.ID+".json")
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Remove deletes a reverted fault's entry.
+func Remove(id string) error {
+	err := os.Remove(filepath.Join(Dir(), id+".json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// List returns the active entries, oldest first; runID "" means all runs.
+func List(runID string) ([]Entry, error) {
+	files, err := filepath.Glob(filepath.Join(Dir(), "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var e Entry
+		if err := json.Unmarshal(data, &e); err != nil {
+			return nil, fmt.Errorf("journal entry %s: %w", f, err)
+		}
+		if runID == "" || e.RunID == runID {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].InjectedAt.Before(out[j].InjectedAt) })
+	return out, nil
+}
+
+// NewID names an entry: run, kind, node and time, readable in `chaos list`.
+func NewID(runID string, s chaos.Spec) string {
+	target := s.Node
+	if target == "" {
+		target = "cluster"
+	}
+	return strings.NewReplacer("/", "_", " ", "_").Replace(fmt.Sprintf("%s-%s-%s-%d", runID, s.Kind, target, time.Now().UnixNano()))
+}

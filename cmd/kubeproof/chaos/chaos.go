@@ -1,0 +1,125 @@
+// Package chaos is the `kubeproof chaos` command group: inject a fault by
+// hand, list the faults runs left active, and revert them.
+package chaos
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubeproof/kubeproof/chaos/faults"
+	"github.com/kubeproof/kubeproof/chaos/journal"
+	"github.com/kubeproof/kubeproof/internal/exitcode"
+	"github.com/kubeproof/kubeproof/internal/kindcluster"
+	"github.com/kubeproof/kubeproof/internal/kube"
+)
+
+// New returns the `chaos` command group.
+func New() *cobra.Command {
+	c := &cobra.Command{Use: "chaos", Short: "Inject, list and revert faults (every fault is journalled before it is injected)"}
+	c.AddCommand(newInject(), newList(), newRevert())
+	return c
+}
+
+func newInject() *cobra.Command {
+	var r faults.Request
+	var kubeconfig, context, runID string
+	c := &cobra.Command{
+		Use:   "inject FAULT",
+		Short: "Inject one fault: " + strings.Join(faults.Kinds, ", "),
+		Long: "Inject one fault, after printing exactly what will be done. The fault stays until\n" +
+			"`kubeproof chaos revert`: use it to watch a cluster fail and recover by hand.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			r.Kind = args[0]
+			client, err := kube.NewClient(kubeconfig, context)
+			if err != nil {
+				return exitcode.EnvironmentError(err)
+			}
+			t := faults.Target{Client: client, Kubeconfig: kubeconfig, Context: context, KindCluster: kindcluster.NameFromContext(client.ContextName)}
+			f, err := faults.Plan(c.Context(), t, r)
+			if err != nil {
+				if errors.Is(err, faults.ErrUnsafe) {
+					return exitcode.UsageError(err)
+				}
+				return exitcode.EnvironmentError(err)
+			}
+			out := c.OutOrStdout()
+			fmt.Fprintf(out, "plan: %s\n", f.Describe())
+			if runID == "" {
+				runID = "manual-" + time.Now().UTC().Format("20060102-150405")
+			}
+			e, err := faults.Inject(c.Context(), runID, f)
+			if err != nil {
+				return exitcode.EnvironmentError(err)
+			}
+			fmt.Fprintf(out, "injected (journal %s/%s.json); undo with: kubeproof chaos revert --run-id %s\n", journal.Dir(), e.ID, runID)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&r.Node, "node", "", "target node")
+	f.StringVar(&r.Namespace, "namespace", "default", "namespace of pod-kill")
+	f.StringVar(&r.Selector, "selector", "", "label selector of pod-kill")
+	f.BoolVar(&r.AllowDisruptive, "allow-disruptive", false, "consent to break a cluster kubeproof did not create")
+	f.BoolVar(&r.AllowControlPlane, "allow-control-plane", false, "allow a control-plane node as the target")
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig (default: $KUBECONFIG, then ~/.kube/config)")
+	f.StringVar(&context, "context", "", "kubeconfig context")
+	f.StringVar(&runID, "run-id", "", "journal the fault under this run ID (default manual-<time>)")
+	return c
+}
+
+func newList() *cobra.Command {
+	var runID string
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List the faults that are still active (journalled and not reverted)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			entries, err := journal.List(runID)
+			if err != nil {
+				return exitcode.EnvironmentError(err)
+			}
+			if len(entries) == 0 {
+				fmt.Fprintln(c.OutOrStdout(), "no active faults")
+				return nil
+			}
+			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "RUN\tFAULT\tTARGET\tSINCE\tWHAT")
+			for _, e := range entries {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.RunID, e.Spec.Kind, e.Spec.Node, e.InjectedAt.Local().Format(time.TimeOnly), e.Describe)
+			}
+			return tw.Flush()
+		},
+	}
+	c.Flags().StringVar(&runID, "run-id", "", "only this run's faults")
+	return c
+}
+
+func newRevert() *cobra.Command {
+	var runID string
+	c := &cobra.Command{
+		Use:   "revert",
+		Short: "Revert every active fault (of one run with --run-id), newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			done, err := faults.RevertAll(c.Context(), runID)
+			for _, e := range done {
+				fmt.Fprintf(c.OutOrStdout(), "reverted %s on %s (run %s)\n", e.Spec.Kind, e.Spec.Node, e.RunID)
+			}
+			if err != nil {
+				return exitcode.EnvironmentError(err)
+			}
+			if len(done) == 0 {
+				fmt.Fprintln(c.OutOrStdout(), "no active faults")
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&runID, "run-id", "", "only this run's faults")
+	return c
+}

@@ -1,0 +1,338 @@
+package resilience
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubeproof/kubeproof/chaos/faults"
+	"github.com/kubeproof/kubeproof/chaos/journal"
+	"github.com/kubeproof/kubeproof/chaos/kindnode"
+	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/suites/framework"
+)
+
+// scenario is one node fault and what it must lead to.
+type scenario struct {
+	fault string
+	label ginkgo.Labels
+	must  string
+}
+
+// Scenarios in a slice, never a map: the order is part of the report.
+var scenarios = []scenario{
+	{"node-stop", framework.ChaosNodeStop,
+		"When a worker node powers off, the control plane MUST mark it NotReady within node-monitor-grace-period, taint it, stop routing Service traffic to it, evict its pods after their toleration, and run replacements on healthy nodes; after the node returns it MUST be Ready and schedulable."},
+	{"kubelet-stop", framework.ChaosKubeletStop,
+		"When a node's kubelet stops, the control plane MUST go through the same phases as for a lost node, and the node MUST recover once the kubelet starts again."},
+	{"node-pause", framework.ChaosNodePause,
+		"When a node hangs (all its processes frozen), the control plane MUST treat it as lost and recover the workload; once unfrozen the node MUST be Ready again."},
+	{"network-partition", framework.ChaosPartition,
+		"When a node is cut off from the rest of the cluster, the control plane MUST treat it as lost and recover the workload elsewhere; once the partition heals the node MUST be Ready again."},
+}
+
+var _ = ginkgo.Describe("node failure recovery", framework.AreaResilience, framework.Disruptive, ginkgo.Serial, func() {
+	f := framework.New("resilience")
+	for _, sc := range scenarios {
+		framework.Check(sc.fault+": workload recovers and the node heals", sc.must,
+			sc.label, framework.ProfileCertification,
+			func(ctx ginkgo.SpecContext) { runScenario(ctx, f, sc) })
+	}
+})
+
+const (
+	app         = "web"
+	trafficRate = 10
+	// margin is added to every bound: API watches, controller loops and a
+	// loaded 2-core machine all take a little time.
+	margin = 30 * time.Second
+)
+
+func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
+	if framework.Context.KindCluster == "" {
+		ginkgo.Skip(sc.fault + " needs a kind cluster: kubeproof reaches nodes only through kind (use drain or pod-kill on other clusters)")
+	}
+	nodes := f.RequireNodes(ctx, 2)
+	settings := readTiming(ctx, f.Client)
+	fmt.Fprintf(ginkgo.GinkgoWriter, "node-monitor-grace-period %s (%s)\n", settings.GracePeriod, settings.Source)
+
+	replicas := 2 * len(nodes)
+	deploy := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace), webDeployment(int32(replicas)))
+	framework.Create(ctx, f, f.Services(), webService())
+	waitAvailable(ctx, f, deploy.Name, replicas)
+
+	// The traffic client runs where no fault goes: on the control plane
+	// when there is one (it tolerates its taint), else on a worker we spare.
+	trafficNode, victim := pickNodes(ctx, f, nodes)
+	traffic := framework.Create(ctx, f, f.Pods(), trafficPod(trafficNode))
+	if _, err := f.Client.WaitPodReady(ctx, f.Namespace, traffic.Name, framework.PodStartTimeout); err != nil {
+		framework.Failf("%v", err)
+	}
+
+	fault, err := faults.Plan(ctx, faults.Target{Client: f.Client, KindCluster: framework.Context.KindCluster, Kubeconfig: framework.Context.Kubeconfig, Context: framework.Context.KubeContext},
+		faults.Request{Kind: sc.fault, Node: victim, AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane})
+	if err != nil {
+		ginkgo.Skip(fmt.Sprintf("cannot inject %s: %v", sc.fault, err))
+	}
+	// The exact target is recorded and printed before anything breaks.
+	ginkgo.AddReportEntry(framework.EntryTargets, []string{victim})
+	fmt.Fprintf(ginkgo.GinkgoWriter, "plan: %s\n", fault.Describe())
+
+	obs := newObserver(f.Client, f.Namespace, victim, app, replicas)
+	ginkgo.DeferCleanup(obs.close)
+	// Let the traffic establish a baseline before the fault.
+	gomega.Eventually(ctx, func() int { return len(readTraffic(ctx, f, traffic.Name)) }).
+		WithTimeout(30*time.Second).WithPolling(time.Second).Should(gomega.BeNumerically(">=", 3), "traffic pod %s produced no output", traffic.Name)
+
+	injectedAt := time.Now()
+	entry, err := faults.Inject(ctx, framework.RunID(), fault)
+	ginkgo.DeferCleanup(func(ctx context.Context) {
+		// Registered right after injecting: whatever happens next, the
+		// fault is undone; already-healthy counts as done.
+		if err := faults.Revert(context.WithoutCancel(ctx), entry); err != nil {
+			fmt.Fprintf(ginkgo.GinkgoWriter, "cleanup: %v (run `kubeproof chaos revert`)\n", err)
+		}
+	})
+	if err != nil {
+		framework.Failf("%v", err)
+	}
+	obs.begin(injectedAt)
+
+	tolerance := evictionToleration(ctx, f)
+	notReadyBound := settings.GracePeriod + margin
+	evictBound := settings.GracePeriod + tolerance + margin
+	replaceBound := evictBound + framework.PodStartTimeout
+	expectPhase(ctx, obs, sc, victim, phaseNotReady, notReadyBound, fmt.Sprintf("node-monitor-grace-period %s + %s", settings.GracePeriod, margin))
+	expectPhase(ctx, obs, sc, victim, phaseTainted, notReadyBound, fmt.Sprintf("node-monitor-grace-period %s + %s", settings.GracePeriod, margin))
+	expectPhase(ctx, obs, sc, victim, phaseEndpoints, notReadyBound, fmt.Sprintf("node-monitor-grace-period %s + %s", settings.GracePeriod, margin))
+	expectPhase(ctx, obs, sc, victim, phaseEvicted, evictBound, fmt.Sprintf("grace %s + toleration %s + %s", settings.GracePeriod, tolerance, margin))
+	expectPhase(ctx, obs, sc, victim, phaseReplaced, replaceBound, fmt.Sprintf("eviction bound + pod start %s", framework.PodStartTimeout))
+	replacedAt := time.Now()
+
+	revertAt := time.Now()
+	if err := faults.Revert(ctx, entry); err != nil {
+		framework.Failf("revert %s on %s: %v", sc.fault, victim, err)
+	}
+	fmt.Fprintf(ginkgo.GinkgoWriter, "reverted %s on %s after %s\n", sc.fault, victim, revertAt.Sub(injectedAt).Round(time.Second))
+	recoveryBound := 2 * time.Minute
+	expectPhase(ctx, obs, sc, victim, phaseRecovered, revertAt.Sub(injectedAt)+recoveryBound, fmt.Sprintf("revert + %s", recoveryBound))
+	expectNoFaultLeft(ctx, sc, victim, entry.ID)
+
+	// Keep some traffic after recovery to show the Service is whole again.
+	intervals := trafficUntil(ctx, f, traffic.Name, time.Now().Add(10*time.Second))
+	report(sc, obs, intervals, injectedAt, replacedAt)
+}
+
+// expectPhase waits until the observer saw the phase, within bound of the
+// injection; the failure names the phase, the node and the bound's origin.
+func expectPhase(ctx ginkgo.SpecContext, obs *observer, sc scenario, victim, phase string, bound time.Duration, why string) {
+	ginkgo.GinkgoHelper()
+	remaining := bound - time.Since(obs.start)
+	if remaining < time.Second {
+		remaining = time.Second
+	}
+	gomega.Eventually(ctx, func() bool { _, ok := obs.since(phase); return ok }).
+		WithTimeout(remaining).WithPolling(250*time.Millisecond).
+		Should(gomega.BeTrue(), "%s on node %s: %q did not happen within %s of the fault (bound: %s)", sc.fault, victim, phase, bound.Round(time.Second), why)
+	d, _ := obs.since(phase)
+	fmt.Fprintf(ginkgo.GinkgoWriter, "%7.1fs  %s\n", d.Seconds(), phase)
+}
+
+// expectNoFaultLeft checks the node itself, not only the journal.
+func expectNoFaultLeft(ctx context.Context, sc scenario, victim, entryID string) {
+	ginkgo.GinkgoHelper()
+	n := kindnode.Node{Cluster: framework.Context.KindCluster, Name: victim}
+	if st, err := n.State(ctx); err != nil || st != "running" {
+		framework.Failf("%s: node container %s is %q after revert, want running (%v)", sc.fault, victim, st, err)
+	}
+	if !n.KubeletActive(ctx) {
+		framework.Failf("%s: kubelet on %s is not active after revert", sc.fault, victim)
+	}
+	if n.PartitionActive(ctx) {
+		framework.Failf("%s: partition rules still present on %s after revert", sc.fault, victim)
+	}
+	entries, _ := journal.List(framework.RunID())
+	for _, e := range entries {
+		if e.ID == entryID {
+			framework.Failf("%s: journal entry %s still present after revert", sc.fault, entryID)
+		}
+	}
+}
+
+func report(sc scenario, obs *observer, intervals []interval, injectedAt, replacedAt time.Time) {
+	for _, phase := range []string{phaseNotReady, phaseTainted, phaseEndpoints, phaseEvicted, phaseReplaced, phaseRecovered} {
+		if d, ok := obs.since(phase); ok {
+			framework.Measure("phase: "+phase, d.Seconds(), "s")
+		}
+	}
+	var series []framework.Point
+	outageOK, outageAll, afterOK, afterAll := 0, 0, 0, 0
+	for _, iv := range intervals {
+		at := time.UnixMilli(iv.Start)
+		total := iv.OK + iv.Failed
+		if total == 0 {
+			continue
+		}
+		series = append(series, framework.Point{T: at.Sub(injectedAt).Seconds(), V: 100 * float64(iv.OK) / float64(total)})
+		switch {
+		case at.Before(injectedAt):
+		case at.Before(replacedAt):
+			outageOK, outageAll = outageOK+iv.OK, outageAll+total
+		default:
+			afterOK, afterAll = afterOK+iv.OK, afterAll+total
+		}
+	}
+	if outageAll > 0 {
+		framework.MeasureSeries("traffic success during outage", 100*float64(outageOK)/float64(outageAll), "%", series)
+	}
+	if afterAll > 0 {
+		ratio := 100 * float64(afterOK) / float64(afterAll)
+		framework.Measure("traffic success after recovery", ratio, "%")
+		if afterOK != afterAll {
+			framework.Failf("%s: after recovery %d of %d requests through Service %s failed; want none", sc.fault, afterAll-afterOK, afterAll, app)
+		}
+	}
+}
+
+// interval is one line of `workload load` output.
+type interval struct {
+	Start  int64 `json:"start"`
+	OK     int   `json:"ok"`
+	Failed int   `json:"failed"`
+	Final  bool  `json:"final"`
+}
+
+func readTraffic(ctx context.Context, f *framework.Framework, pod string) []interval {
+	raw, err := f.Client.CoreV1().Pods(f.Namespace).GetLogs(pod, &corev1.PodLogOptions{}).DoRaw(ctx)
+	if err != nil {
+		return nil
+	}
+	var out []interval
+	sc := bufio.NewScanner(strings.NewReader(string(raw)))
+	for sc.Scan() {
+		var iv interval
+		if json.Unmarshal(sc.Bytes(), &iv) == nil && !iv.Final && iv.Start > 0 {
+			out = append(out, iv)
+		}
+	}
+	return out
+}
+
+// trafficUntil waits until the traffic log covers the given moment.
+func trafficUntil(ctx ginkgo.SpecContext, f *framework.Framework, pod string, until time.Time) []interval {
+	ginkgo.GinkgoHelper()
+	var got []interval
+	gomega.Eventually(ctx, func() bool {
+		got = readTraffic(ctx, f, pod)
+		return len(got) > 0 && time.UnixMilli(got[len(got)-1].Start).After(until)
+	}).WithTimeout(time.Until(until)+30*time.Second).WithPolling(time.Second).Should(gomega.BeTrue(), "traffic pod %s stopped reporting", pod)
+	return got
+}
+
+// evictionToleration is how long the app's pods tolerate an unreachable
+// node: the API server's default toleration, as stamped on the pods.
+func evictionToleration(ctx context.Context, f *framework.Framework) time.Duration {
+	pods, err := f.Client.CoreV1().Pods(f.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
+	if err == nil && len(pods.Items) > 0 {
+		for _, t := range pods.Items[0].Spec.Tolerations {
+			if t.Key == corev1.TaintNodeUnreachable && t.TolerationSeconds != nil {
+				return time.Duration(*t.TolerationSeconds) * time.Second
+			}
+		}
+	}
+	return 300 * time.Second
+}
+
+// pickNodes chooses where the traffic client runs and which worker fails:
+// a worker that runs some of the app and not the client.
+func pickNodes(ctx context.Context, f *framework.Framework, schedulable []corev1.Node) (trafficNode, victim string) {
+	ginkgo.GinkgoHelper()
+	all, err := f.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		framework.Failf("list nodes: %v", err)
+	}
+	for _, n := range all.Items {
+		if _, cp := n.Labels["node-role.kubernetes.io/control-plane"]; cp && trafficNode == "" {
+			trafficNode = n.Name
+		}
+	}
+	if trafficNode == "" {
+		trafficNode = schedulable[0].Name
+	}
+	pods, err := f.Client.CoreV1().Pods(f.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
+	if err != nil {
+		framework.Failf("list pods: %v", err)
+	}
+	for _, p := range pods.Items {
+		if p.Spec.NodeName != trafficNode {
+			return trafficNode, p.Spec.NodeName
+		}
+	}
+	framework.Failf("no node other than %s runs a %s pod to fail", trafficNode, app)
+	return "", ""
+}
+
+func webDeployment(replicas int32) *appsv1.Deployment {
+	pod := fixtures.ServerPod(fixtures.ServerOptions{Name: app, Image: framework.Context.WorkloadImage, ShutdownDelay: 2})
+	pod.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{
+		MaxSkew: 1, TopologyKey: corev1.LabelHostname, WhenUnsatisfiable: corev1.ScheduleAnyway,
+		LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}},
+	}}
+	labels := framework.RunLabels()
+	labels["app"] = app
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: app},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(replicas),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: pod.Spec},
+		},
+	}
+}
+
+func webService() *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: app},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": app},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: fixtures.HTTPPort, TargetPort: intstr.FromInt32(fixtures.HTTPPort)}},
+		},
+	}
+}
+
+// trafficPod sends requests through the Service for as long as the longest
+// scenario can take, printing one JSON line per second to its log.
+func trafficPod(node string) *corev1.Pod {
+	p := fixtures.ServerPod(fixtures.ServerOptions{Name: "traffic", Image: framework.Context.WorkloadImage, Node: node, NoReadinessProbe: true})
+	p.Spec.Containers[0].Args = []string{"load", "--url", fmt.Sprintf("http://%s:%d/hostname", app, fixtures.HTTPPort),
+		fmt.Sprintf("--rate=%d", trafficRate), "--duration=30m", "--interval=1s", "--timeout=1s"}
+	p.Spec.Containers[0].Ports = nil
+	p.Spec.RestartPolicy = corev1.RestartPolicyNever
+	p.Spec.Tolerations = []corev1.Toleration{{Key: "node-role.kubernetes.io/control-plane", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}
+	return p
+}
+
+func waitAvailable(ctx ginkgo.SpecContext, f *framework.Framework, name string, replicas int) {
+	ginkgo.GinkgoHelper()
+	var last *appsv1.Deployment
+	gomega.Eventually(ctx, func() int32 {
+		d, err := f.Client.AppsV1().Deployments(f.Namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return -1
+		}
+		last = d
+		return d.Status.AvailableReplicas
+	}).WithTimeout(framework.PodStartTimeout).WithPolling(time.Second).Should(gomega.BeEquivalentTo(replicas),
+		"deployment %s/%s: want %d available replicas (status %+v)", f.Namespace, name, replicas, &last)
+}

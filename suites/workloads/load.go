@@ -1,0 +1,174 @@
+package workloads
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubeproof/kubeproof/suites/framework"
+)
+
+// interval is one line of `workload load` output (fixtures/workload/load.go
+// owns the contract; the workload binary keeps no shared package).
+type interval struct {
+	// Start is in milliseconds since the Unix epoch, on the client pod's clock.
+	Start    int64          `json:"start"`
+	OK       int            `json:"ok"`
+	Failed   int            `json:"failed"`
+	Errors   map[string]int `json:"errors,omitempty"`
+	P50MS    float64        `json:"p50Ms"`
+	P99MS    float64        `json:"p99Ms"`
+	MaxMS    float64        `json:"maxMs"`
+	Backends map[string]int `json:"backends,omitempty"`
+	Final    bool           `json:"final,omitempty"`
+}
+
+// ratio is the share of requests answered.
+func (iv interval) ratio() float64 {
+	if iv.OK+iv.Failed == 0 {
+		return 0
+	}
+	return float64(iv.OK) / float64(iv.OK+iv.Failed)
+}
+
+// String prints "18 ok, 2 failed (refused=2)".
+func (iv interval) String() string {
+	s := fmt.Sprintf("%d ok, %d failed", iv.OK, iv.Failed)
+	if len(iv.Errors) > 0 {
+		s += " (" + counts(iv.Errors) + ")"
+	}
+	return s
+}
+
+// counts prints a map as "a=1, b=2", sorted.
+func counts(m map[string]int) string {
+	var parts []string
+	for k, n := range m {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, n))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+// loadRun is `workload load` running in a client pod. The program prints
+// only when it ends, so a run has a fixed duration, sized to cover what
+// it watches; covers tells whether it did.
+type loadRun struct {
+	from     *corev1.Pod
+	url      string
+	duration time.Duration
+	// issued is when the exec was sent: the load cannot start earlier.
+	issued    time.Time
+	done      chan struct{}
+	intervals []interval
+	total     interval
+	err       error
+}
+
+// startLoad runs the load in the background; wait collects it.
+func startLoad(ctx context.Context, f *framework.Framework, from *corev1.Pod, url string, rate int, duration time.Duration) *loadRun {
+	ctx, cancel := context.WithCancel(ctx)
+	l := &loadRun{from: from, url: url, duration: duration, issued: time.Now(), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		out, err := f.Client.Exec(ctx, from.Namespace, from.Name, "workload", "/workload", "load",
+			"--url", url, "--rate", strconv.Itoa(rate), "--duration", duration.String(),
+			"--interval", "1s", "--timeout", requestTimeout.String())
+		if err != nil {
+			l.err = err
+			return
+		}
+		l.err = l.parse(out)
+	}()
+	// A spec that fails early must not leave the exec running.
+	ginkgo.DeferCleanup(func() { cancel(); <-l.done })
+	return l
+}
+
+func (l *loadRun) parse(out string) error {
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var iv interval
+		if err := json.Unmarshal([]byte(line), &iv); err != nil {
+			return fmt.Errorf("load output line %q is not JSON: %w", line, err)
+		}
+		if iv.Final {
+			l.total = iv
+			return nil
+		}
+		l.intervals = append(l.intervals, iv)
+	}
+	return errors.New("load output has no final line")
+}
+
+// wait returns when the load has ended.
+func (l *loadRun) wait(ctx context.Context) error {
+	select {
+	case <-l.done:
+		if l.err != nil {
+			return fmt.Errorf("load %s from pod %s: %w", l.url, l.from.Name, l.err)
+		}
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// covers reports whether the load was surely still sending at t. It is
+// judged on this machine's clock alone (the pod's may differ): the load
+// started no earlier than the exec was issued and sent for its duration.
+func (l *loadRun) covers(t time.Time) bool {
+	return t.Before(l.issued.Add(l.duration))
+}
+
+// silent lists the intervals in which nothing was answered, as
+// "+5s: 0 ok, 20 failed (refused=20)", counting missing intervals too.
+func (l *loadRun) silent() []string {
+	var out []string
+	seen := map[int64]bool{}
+	for _, iv := range l.intervals {
+		at := (iv.Start - l.total.Start) / 1000
+		seen[at] = true
+		if iv.OK == 0 {
+			out = append(out, fmt.Sprintf("+%ds: %s", at, iv))
+		}
+	}
+	for at := int64(0); at < int64(l.duration/time.Second); at++ {
+		if !seen[at] {
+			out = append(out, fmt.Sprintf("+%ds: no requests", at))
+		}
+	}
+	return out
+}
+
+// failures lists the intervals with failed requests, like silent.
+func (l *loadRun) failures() []string {
+	var out []string
+	for _, iv := range l.intervals {
+		if iv.Failed > 0 {
+			out = append(out, fmt.Sprintf("+%ds: %s", (iv.Start-l.total.Start)/1000, iv))
+		}
+	}
+	return out
+}
+
+// batch sends about n requests at 20 per second and returns the totals;
+// the answers' bodies are counted in Backends.
+func batch(ctx context.Context, f *framework.Framework, from *corev1.Pod, url string, n int) interval {
+	ginkgo.GinkgoHelper()
+	const rate = 20
+	// Half a period more, so that the n-th tick still falls inside.
+	d := time.Duration(n)*time.Second/rate + time.Second/(2*rate)
+	l := startLoad(ctx, f, from, url, rate, d)
+	if err := l.wait(ctx); err != nil {
+		framework.Failf("%v", err)
+	}
+	return l.total
+}
