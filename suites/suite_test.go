@@ -10,6 +10,7 @@ import (
 	_ "github.com/kubeproof/kubeproof/suites/networking"
 	_ "github.com/kubeproof/kubeproof/suites/resilience"
 	_ "github.com/kubeproof/kubeproof/suites/services"
+	_ "github.com/kubeproof/kubeproof/suites/workloads"
 )
 
 // TestSuites runs kubeproof's specs against the cluster of --kubeconfig

@@ -95,8 +95,11 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 
 	filter, leftOut := o.labelFilter(o.AllowDisruptive || useKind || ownCluster(ctx, client))
 	run.LabelFilter, run.LeftOut = filter, leftOut
+	before := nodeStates(ctx, client)
 	suiteErr := runSuites(ctx, o, suiteArgs{kubeconfig: o.Kubeconfig, context: o.KubeContext, image: image, kindCluster: kindName, filter: filter}, out)
-	run.Leftovers = append(run.Leftovers, sweep(context.WithoutCancel(ctx), client, o.RunID)...)
+	cleanupCtx := context.WithoutCancel(ctx)
+	run.Leftovers = append(run.Leftovers, sweep(cleanupCtx, client, o.RunID)...)
+	run.Leftovers = append(run.Leftovers, leftoverFaults(cleanupCtx, client, kindName, o.RunID, before)...)
 	run.FinishedAt = time.Now().UTC()
 
 	reports, rerr := results.LoadGinkgoReport(filepath.Join(o.OutputDir, ginkgoReport))

@@ -178,6 +178,15 @@ func listPods(ctx context.Context, f *framework.Framework, selector string) ([]*
 	return ptrs(list.Items), nil
 }
 
+// podsNow summarises the pods matching selector for a failure message.
+func podsNow(ctx context.Context, f *framework.Framework, selector string) string {
+	pods, err := listPods(ctx, f, selector)
+	if err != nil {
+		return err.Error()
+	}
+	return summary(pods)
+}
+
 // podState says in a word or a few where a pod stands.
 func podState(p *corev1.Pod) string {
 	switch {
@@ -247,8 +256,7 @@ func waitReplicaSetReady(ctx context.Context, f *framework.Framework, rs *appsv1
 		return err == nil && got.Status.ObservedGeneration >= got.Generation &&
 			got.Status.Replicas == want && got.Status.ReadyReplicas == want
 	}) {
-		pods, _ := listPods(ctx, f, selectorOf(rs.Spec.Template.Labels["app"]))
-		framework.Failf("ReplicaSet %s/%s: want %d Ready replicas within %s, got %s (pods: %s)", f.Namespace, rs.Name, want, framework.PodStartTimeout, rsStatus(got, err), summary(pods))
+		framework.Failf("ReplicaSet %s/%s: want %d Ready replicas within %s, got %s (pods: %s)", f.Namespace, rs.Name, want, framework.PodStartTimeout, rsStatus(got, err), podsNow(ctx, f, selectorOf(rs.Spec.Template.Labels["app"])))
 	}
 }
 
@@ -294,8 +302,7 @@ func waitRolledOut(ctx context.Context, f *framework.Framework, dw *tracker[*app
 		return ok && rolledOut(d)
 	})
 	if err != nil {
-		pods, _ := listPods(ctx, f, selectorOf(name))
-		framework.Failf("Deployment %s/%s: want its rollout complete within %s, got %s (pods: %s; %v)", f.Namespace, name, rolloutTimeout, deploymentStatus(dw.objs[name]), summary(pods), err)
+		framework.Failf("Deployment %s/%s: want its rollout complete within %s, got %s (pods: %s; %v)", f.Namespace, name, rolloutTimeout, deploymentStatus(dw.objs[name]), podsNow(ctx, f, selectorOf(name)), err)
 	}
 	return at
 }

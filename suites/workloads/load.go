@@ -74,23 +74,31 @@ type loadRun struct {
 }
 
 // startLoad runs the load in the background; wait collects it.
-func startLoad(ctx context.Context, f *framework.Framework, from *corev1.Pod, url string, rate int, duration time.Duration) *loadRun {
+func startLoad(ctx context.Context, f *framework.Framework, from *corev1.Pod, url string, perSecond int, duration time.Duration) *loadRun {
 	ctx, cancel := context.WithCancel(ctx)
-	l := &loadRun{from: from, url: url, duration: duration, issued: time.Now(), done: make(chan struct{})}
+	l := newLoad(from, url, duration)
 	go func() {
 		defer close(l.done)
-		out, err := f.Client.Exec(ctx, from.Namespace, from.Name, "workload", "/workload", "load",
-			"--url", url, "--rate", strconv.Itoa(rate), "--duration", duration.String(),
-			"--interval", "1s", "--timeout", requestTimeout.String())
-		if err != nil {
-			l.err = err
-			return
-		}
-		l.err = l.parse(out)
+		l.err = l.run(ctx, f, perSecond)
 	}()
 	// A spec that fails early must not leave the exec running.
 	ginkgo.DeferCleanup(func() { cancel(); <-l.done })
 	return l
+}
+
+func newLoad(from *corev1.Pod, url string, duration time.Duration) *loadRun {
+	return &loadRun{from: from, url: url, duration: duration, issued: time.Now(), done: make(chan struct{})}
+}
+
+// run execs the load in the client pod and parses what it printed.
+func (l *loadRun) run(ctx context.Context, f *framework.Framework, perSecond int) error {
+	out, err := f.Client.Exec(ctx, l.from.Namespace, l.from.Name, "workload", "/workload", "load",
+		"--url", l.url, "--rate", strconv.Itoa(perSecond), "--duration", l.duration.String(),
+		"--interval", "1s", "--timeout", requestTimeout.String())
+	if err != nil {
+		return fmt.Errorf("load %s from pod %s: %w", l.url, l.from.Name, err)
+	}
+	return l.parse(out)
 }
 
 func (l *loadRun) parse(out string) error {
@@ -112,10 +120,7 @@ func (l *loadRun) parse(out string) error {
 func (l *loadRun) wait(ctx context.Context) error {
 	select {
 	case <-l.done:
-		if l.err != nil {
-			return fmt.Errorf("load %s from pod %s: %w", l.url, l.from.Name, l.err)
-		}
-		return nil
+		return l.err
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
@@ -159,16 +164,12 @@ func (l *loadRun) failures() []string {
 	return out
 }
 
-// batch sends about n requests at 20 per second and returns the totals;
-// the answers' bodies are counted in Backends.
-func batch(ctx context.Context, f *framework.Framework, from *corev1.Pod, url string, n int) interval {
-	ginkgo.GinkgoHelper()
-	const rate = 20
-	// Half a period more, so that the n-th tick still falls inside.
+// batch sends about n requests at the standard rate and returns the
+// totals; Backends counts the answers' bodies.
+func batch(ctx context.Context, f *framework.Framework, from *corev1.Pod, url string, n int) (interval, error) {
+	// Half a period more, so that the n-th request still falls inside.
 	d := time.Duration(n)*time.Second/rate + time.Second/(2*rate)
-	l := startLoad(ctx, f, from, url, rate, d)
-	if err := l.wait(ctx); err != nil {
-		framework.Failf("%v", err)
-	}
-	return l.total
+	l := newLoad(from, url, d)
+	err := l.run(ctx, f, rate)
+	return l.total, err
 }

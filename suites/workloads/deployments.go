@@ -1,0 +1,351 @@
+package workloads
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/suites/framework"
+)
+
+// missingImage can never run: no registry serves it and the template's
+// imagePullPolicy is Never.
+const missingImage = "kubeproof.local/not-present:v0"
+
+func rollingUpdateUnderLoad(ctx context.Context, f *framework.Framework) {
+	const replicas = 3
+	// The 5 s drain keeps an old pod answering while its endpoint is
+	// removed on every node: what a preStop delay does for real apps.
+	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
+		deployment("web", replicas, template("web", 5, version("v1")), rollingUpdate(1, 0)))
+	svc := framework.Create(ctx, f, f.Services(), service("web"))
+	client := startClient(ctx, f)
+	dw := watchDeployment(ctx, f, d.Name)
+	waitRolledOut(ctx, f, dw, d.Name)
+	waitServiceAnswers(ctx, f, client, svc)
+
+	// Three pod starts take about 10 s; the load runs well past that and
+	// is checked to have covered the whole rollout.
+	const loadFor = 40 * time.Second
+	load := startLoad(ctx, f, client, serviceURL(svc, "/hostname"), rate, loadFor)
+	headStart(ctx, 2*time.Second)
+	start := time.Now()
+	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
+	done := waitRolledOut(ctx, f, dw, d.Name)
+	framework.Measure("rollout duration", done.Sub(start).Seconds(), "s")
+	if !load.covers(done) {
+		framework.Failf("load through %s: want it running until Deployment %s finished rolling out, got the rollout complete %.1fs after a %s load was issued", describeService(svc), d.Name, done.Sub(load.issued).Seconds(), loadFor)
+	}
+	if err := load.wait(ctx); err != nil {
+		framework.Failf("%v", err)
+	}
+	framework.Measure("Service success ratio during the rollout", load.total.ratio(), "ratio")
+	framework.Measure("request latency p50 during the rollout", load.total.P50MS, "ms")
+	framework.Measure("request latency p99 during the rollout", load.total.P99MS, "ms")
+	if load.total.Failed > 0 {
+		framework.Failf("%s from pod %s during a rolling update of Deployment %s (maxSurge 1, maxUnavailable 0, 5s drain): want 0 failed requests, got %d of %d failed: %s",
+			describeService(svc), client.Name, d.Name, load.total.Failed, load.total.OK+load.total.Failed, strings.Join(load.failures(), "; "))
+	}
+}
+
+func surgeAndUnavailability(ctx context.Context, f *framework.Framework) {
+	const replicas, maxSurge, maxUnavailable = 4, 1, 1
+	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
+		deployment("web", replicas, template("web", 0, version("v1")), rollingUpdate(maxSurge, maxUnavailable)))
+	dw := watchDeployment(ctx, f, d.Name)
+	waitRolledOut(ctx, f, dw, d.Name)
+
+	sets := watchReplicaSets(ctx, f, selectorOf("web"))
+	old := map[string]bool{}
+	for _, rs := range sets.list() {
+		old[rs.Name] = true
+	}
+	var surge, unavailable []framework.Point
+	var peakSurge, peakUnavailable int32
+	var violation string
+	start := time.Now()
+	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
+	// The sums are checked after every ReplicaSet event, so a moment
+	// between two samples cannot hide a breach.
+	_, err := sets.until(ctx, rolloutTimeout, func(at time.Time) bool {
+		var total, available int32
+		var parts []string
+		complete := false
+		for _, rs := range sets.list() {
+			if !controlledBy(rs, d.UID) {
+				continue
+			}
+			total += rs.Status.Replicas
+			available += rs.Status.AvailableReplicas
+			parts = append(parts, fmt.Sprintf("%s %d/%d available", rs.Name, rs.Status.AvailableReplicas, rs.Status.Replicas))
+			if !old[rs.Name] && rs.Status.Replicas == replicas && rs.Status.AvailableReplicas == replicas {
+				complete = true
+			}
+		}
+		t := at.Sub(start).Seconds()
+		s, u := max(total-replicas, 0), max(replicas-available, 0)
+		peakSurge, peakUnavailable = max(peakSurge, s), max(peakUnavailable, u)
+		surge = append(surge, framework.Point{T: t, V: float64(s)})
+		unavailable = append(unavailable, framework.Point{T: t, V: float64(u)})
+		if total > replicas+maxSurge || available < replicas-maxUnavailable {
+			violation = fmt.Sprintf("at +%.2fs (%s): %d pods, %d available (%s)", t, sets.last, total, available, strings.Join(parts, ", "))
+			return true
+		}
+		return complete && total == replicas
+	})
+	if violation != "" {
+		framework.Failf("Deployment %s rolling out (%d replicas, maxSurge %d, maxUnavailable %d): want at most %d pods and at least %d available after every ReplicaSet change, got %s",
+			d.Name, replicas, maxSurge, maxUnavailable, replicas+maxSurge, replicas-maxUnavailable, violation)
+	}
+	if err != nil {
+		framework.Failf("Deployment %s: want its rollout complete within %s, got %s (%v)", d.Name, rolloutTimeout, replicaSets(sets.list()), err)
+	}
+	framework.MeasureSeries("peak surge during the rollout", float64(peakSurge), "pods", surge)
+	framework.MeasureSeries("peak unavailability during the rollout", float64(peakUnavailable), "pods", unavailable)
+	waitRolledOut(ctx, f, dw, d.Name)
+}
+
+func replicaSets(sets []*appsv1.ReplicaSet) string {
+	var parts []string
+	for _, rs := range sets {
+		parts = append(parts, fmt.Sprintf("%s %d/%d available of %d", rs.Name, rs.Status.AvailableReplicas, rs.Status.Replicas, ptr.Deref(rs.Spec.Replicas, 0)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func rollsBack(ctx context.Context, f *framework.Framework) {
+	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
+		deployment("web", 2, template("web", 2, version("v1")), rollingUpdate(1, 0)))
+	svc := framework.Create(ctx, f, f.Services(), service("web"))
+	client := startClient(ctx, f)
+	dw := watchDeployment(ctx, f, d.Name)
+	waitRolledOut(ctx, f, dw, d.Name)
+	rev1 := dw.objs[d.Name].Annotations[revisionAnnotation]
+	expectVersion(ctx, f, client, svc, "v1")
+
+	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
+	waitRolledOut(ctx, f, dw, d.Name)
+	expectVersion(ctx, f, client, svc, "v2")
+
+	sets, err := ownedReplicaSets(ctx, f, d)
+	if err != nil {
+		framework.Failf("%v", err)
+	}
+	i := slices.IndexFunc(sets, func(rs *appsv1.ReplicaSet) bool { return rs.Annotations[revisionAnnotation] == rev1 })
+	if i < 0 {
+		framework.Failf("Deployment %s after v1 -> v2: want a ReplicaSet of revision %s to roll back to, got %s", d.Name, rev1, revisions(sets))
+	}
+	v1 := sets[i]
+	// What `kubectl rollout undo` does: the old ReplicaSet's template,
+	// without the hash label the controller added, becomes the Deployment's.
+	undo := v1.Spec.Template.DeepCopy()
+	delete(undo.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
+	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { d.Spec.Template = *undo })
+	waitRolledOut(ctx, f, dw, d.Name)
+
+	// The controller must bring back the old ReplicaSet, not make a new one.
+	sets, err = ownedReplicaSets(ctx, f, d)
+	if err != nil {
+		framework.Failf("%v", err)
+	}
+	if i := slices.IndexFunc(sets, func(rs *appsv1.ReplicaSet) bool { return ptr.Deref(rs.Spec.Replicas, 0) > 0 }); i < 0 || sets[i].Name != v1.Name || len(sets) != 2 {
+		framework.Failf("Deployment %s rolled back to revision %s: want its pods run by ReplicaSet %s again and no third ReplicaSet, got %s", d.Name, rev1, v1.Name, revisions(sets))
+	}
+	// Once the v2 pods are gone, every answer must come from v1.
+	var pods []*corev1.Pod
+	if !eventually(ctx, framework.PodStartTimeout, func() bool {
+		pods, err = listPods(ctx, f, selectorOf("web"))
+		return err == nil && len(pods) == 2 && allReady(pods) && !slices.ContainsFunc(pods, func(p *corev1.Pod) bool { return envOf(p, "VERSION") != "v1" })
+	}) {
+		framework.Failf("Deployment %s rolled back: want only its 2 v1 pods within %s, got %s (%v)", d.Name, framework.PodStartTimeout, summary(pods), err)
+	}
+	url := serviceURL(svc, "/env?name=VERSION")
+	got, err := batch(ctx, f, client, url, 20)
+	if err != nil || got.Failed > 0 || got.Backends["v1"] != got.OK {
+		framework.Failf("%s from pod %s after rolling Deployment %s back to v1: want every answer of /env?name=VERSION to be v1, got %s (%v)", describeService(svc), client.Name, d.Name, versions(got), err)
+	}
+}
+
+// expectVersion waits until a batch of requests through the Service is
+// all answered by pods with VERSION=want: endpoints of a finished rollout
+// take a moment to reach kube-proxy.
+func expectVersion(ctx context.Context, f *framework.Framework, from *corev1.Pod, svc *corev1.Service, want string) {
+	ginkgo.GinkgoHelper()
+	url := serviceURL(svc, "/env?name=VERSION")
+	var got interval
+	var err error
+	if !eventually(ctx, programTimeout, func() bool {
+		got, err = batch(ctx, f, from, url, 20)
+		return err == nil && got.Failed == 0 && got.OK > 0 && got.Backends[want] == got.OK
+	}) {
+		framework.Failf("%s from pod %s: want every answer of /env?name=VERSION to be %s within %s, got %s (%v)", describeService(svc), from.Name, want, programTimeout, versions(got), err)
+	}
+}
+
+func envOf(p *corev1.Pod, name string) string {
+	for _, e := range p.Spec.Containers[0].Env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+// revisions prints ReplicaSets as "web-abc (revision 1, 0 replicas)".
+func revisions(sets []*appsv1.ReplicaSet) string {
+	var parts []string
+	for _, rs := range sets {
+		parts = append(parts, fmt.Sprintf("%s (revision %s, %d replicas)", rs.Name, rs.Annotations[revisionAnnotation], ptr.Deref(rs.Spec.Replicas, 0)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func pausesAndResumes(ctx context.Context, f *framework.Framework) {
+	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
+		deployment("web", 2, template("web", 0, version("v1")), rollingUpdate(1, 0)))
+	dw := watchDeployment(ctx, f, d.Name)
+	waitRolledOut(ctx, f, dw, d.Name)
+	before, err := ownedReplicaSets(ctx, f, d)
+	if err != nil {
+		framework.Failf("%v", err)
+	}
+
+	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { d.Spec.Paused = true })
+	changed := updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
+	var sets []*appsv1.ReplicaSet
+	if !consistently(ctx, 3*time.Second, func() bool {
+		sets, err = ownedReplicaSets(ctx, f, d)
+		return err == nil && slices.Equal(names(sets), names(before))
+	}) {
+		framework.Failf("Deployment %s paused, then its template changed: want no new ReplicaSet for 3s, got %s (%v)", d.Name, revisions(sets), err)
+	}
+	// The controller did see the change while paused: it is not just slow.
+	if _, err := dw.until(ctx, programTimeout, func(time.Time) bool {
+		return dw.objs[d.Name].Status.ObservedGeneration >= changed.Generation
+	}); err != nil {
+		framework.Failf("Deployment %s paused: want generation %d observed within %s, got %s (%v)", d.Name, changed.Generation, programTimeout, deploymentStatus(dw.objs[d.Name]), err)
+	}
+
+	resumed := time.Now()
+	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { d.Spec.Paused = false })
+	done := waitRolledOut(ctx, f, dw, d.Name)
+	framework.Measure("rollout duration after resume", done.Sub(resumed).Seconds(), "s")
+	if sets, err = ownedReplicaSets(ctx, f, d); err != nil || len(sets) != 2 {
+		framework.Failf("Deployment %s resumed and rolled out: want 2 ReplicaSets (v1, v2), got %s (%v)", d.Name, revisions(sets), err)
+	}
+}
+
+func recreateNeverOverlaps(ctx context.Context, f *framework.Framework) {
+	const replicas = 2
+	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
+		deployment("web", replicas, template("web", 0, version("v1")), appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}))
+	dw := watchDeployment(ctx, f, d.Name)
+	waitRolledOut(ctx, f, dw, d.Name)
+
+	pods := watchPods(ctx, f, selectorOf("web"))
+	oldHash := pods.list()[0].Labels[appsv1.DefaultDeploymentUniqueLabelKey]
+	var overlap string
+	var oldGone, newReady time.Time
+	start := time.Now()
+	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
+	_, err := pods.until(ctx, rolloutTimeout, func(at time.Time) bool {
+		var old, fresh []*corev1.Pod
+		ready := 0
+		for _, p := range pods.list() {
+			switch {
+			case p.Labels[appsv1.DefaultDeploymentUniqueLabelKey] != oldHash:
+				fresh = append(fresh, p)
+				if kube.PodReady(p) {
+					ready++
+				}
+			// A pod in a terminal phase runs nothing: the controller (and
+			// the strategy's promise) count it as gone while the kubelet
+			// removes the object.
+			case p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed:
+				old = append(old, p)
+			}
+		}
+		if len(old) > 0 && len(fresh) > 0 {
+			overlap = fmt.Sprintf("at +%.2fs (%s): old %s and new %s", at.Sub(start).Seconds(), pods.last, summary(old), summary(fresh))
+			return true
+		}
+		if len(old) == 0 && oldGone.IsZero() {
+			oldGone = at
+		}
+		if ready > 0 && newReady.IsZero() {
+			newReady = at
+		}
+		return len(old) == 0 && ready == replicas
+	})
+	if overlap != "" {
+		framework.Failf("Deployment %s (Recreate) rolling out: want no pod of the new template while one of the old still runs, got %s", d.Name, overlap)
+	}
+	if err != nil {
+		framework.Failf("Deployment %s (Recreate): want %d new pods Ready within %s, got %s (%v)", d.Name, replicas, rolloutTimeout, summary(pods.list()), err)
+	}
+	framework.Measure("Recreate downtime (last old pod gone to first new pod Ready)", newReady.Sub(oldGone).Seconds(), "s")
+	waitRolledOut(ctx, f, dw, d.Name)
+}
+
+func reportsStalledRollout(ctx context.Context, f *framework.Framework) {
+	const deadline = 15
+	// The grace over the deadline covers the controller's resync of the
+	// condition on a loaded machine.
+	const limit = (deadline + 30) * time.Second
+	spec := deployment("web", 2, template("web", 0), rollingUpdate(1, 0))
+	spec.Spec.ProgressDeadlineSeconds = ptr.To(int32(deadline))
+	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace), spec)
+	svc := framework.Create(ctx, f, f.Services(), service("web"))
+	client := startClient(ctx, f)
+	dw := watchDeployment(ctx, f, d.Name)
+	waitRolledOut(ctx, f, dw, d.Name)
+	waitServiceAnswers(ctx, f, client, svc)
+	oldPods, err := listPods(ctx, f, selectorOf("web"))
+	if err != nil {
+		framework.Failf("%v", err)
+	}
+
+	start := time.Now()
+	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = missingImage })
+	at, err := dw.until(ctx, limit, func(time.Time) bool {
+		c := progressing(dw.objs[d.Name])
+		return c != nil && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded"
+	})
+	if err != nil {
+		framework.Failf("Deployment %s (progressDeadlineSeconds %d) updated to image %s that cannot run: want condition Progressing=False reason ProgressDeadlineExceeded within %s, got %s (pods: %s; %v)",
+			d.Name, deadline, missingImage, limit, deploymentStatus(dw.objs[d.Name]), podsNow(ctx, f, selectorOf("web")), err)
+	}
+	framework.Measure("time to ProgressDeadlineExceeded", at.Sub(start).Seconds(), "s")
+
+	got, err := batch(ctx, f, client, serviceURL(svc, "/hostname"), 20)
+	var strangers []string
+	for name := range got.Backends {
+		if !slices.Contains(names(oldPods), name) {
+			strangers = append(strangers, name)
+		}
+	}
+	if err != nil || got.Failed > 0 || got.OK == 0 || len(strangers) > 0 {
+		framework.Failf("%s from pod %s while Deployment %s was stalled: want every request answered by the old pods %s, got %s, answered by %s (%v)",
+			describeService(svc), client.Name, d.Name, strings.Join(names(oldPods), ", "), got, counts(got.Backends), err)
+	}
+}
+
+func progressing(d *appsv1.Deployment) *appsv1.DeploymentCondition {
+	if d == nil {
+		return nil
+	}
+	for i := range d.Status.Conditions {
+		if d.Status.Conditions[i].Type == appsv1.DeploymentProgressing {
+			return &d.Status.Conditions[i]
+		}
+	}
+	return nil
+}
