@@ -10,7 +10,7 @@ export CGO_ENABLED := 0
 # Test output (results, reports, logs) lands here.
 ARTIFACTS ?= $(CURDIR)/_output
 
-.PHONY: all build docker node-image cluster cluster-delete run test unit e2e lint clean
+.PHONY: all build docker node-image cluster cluster-delete run test test-deps unit e2e lint clean
 
 all: build
 
@@ -35,8 +35,17 @@ cluster: node-image
 cluster-delete: build
 	$(KUBEPROOF) cluster delete
 
-unit:
-	$(GO) test ./...
+# The main job: a throwaway kind cluster from the embedded default config,
+# every non-disruptive check against it, results in $(ARTIFACTS)/run.
+run: node-image
+	$(KUBEPROOF) run --kind --output-dir $(ARTIFACTS)/run
+
+# Headless Chromium renders the HTML report in a test (Debian, as root).
+test-deps:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || { echo "install chromium (Debian: apt-get install chromium)"; exit 1; }
+
+unit: test-deps
+	KUBEPROOF_REQUIRE_CHROMIUM=1 $(GO) test ./...
 
 # Tests against real kind clusters.
 e2e: node-image

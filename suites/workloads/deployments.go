@@ -29,7 +29,7 @@ func rollingUpdateUnderLoad(ctx context.Context, f *framework.Framework) {
 	svc := framework.Create(ctx, f, f.Services(), service("web"))
 	client := startClient(ctx, f)
 	dw := watchDeployment(ctx, f, d.Name)
-	waitRolledOut(ctx, f, dw, d.Name)
+	waitRolledOut(ctx, f, dw, d)
 	waitServiceAnswers(ctx, f, client, svc)
 
 	// Three pod starts take about 10 s; the load runs well past that and
@@ -38,8 +38,8 @@ func rollingUpdateUnderLoad(ctx context.Context, f *framework.Framework) {
 	load := startLoad(ctx, f, client, serviceURL(svc, "/hostname"), rate, loadFor)
 	headStart(ctx, 2*time.Second)
 	start := time.Now()
-	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
-	done := waitRolledOut(ctx, f, dw, d.Name)
+	v2 := updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
+	done := waitRolledOut(ctx, f, dw, v2)
 	framework.Measure("rollout duration", done.Sub(start).Seconds(), "s")
 	if !load.covers(done) {
 		framework.Failf("load through %s: want it running until Deployment %s finished rolling out, got the rollout complete %.1fs after a %s load was issued", describeService(svc), d.Name, done.Sub(load.issued).Seconds(), loadFor)
@@ -61,7 +61,7 @@ func surgeAndUnavailability(ctx context.Context, f *framework.Framework) {
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
 		deployment("web", replicas, template("web", 0, version("v1")), rollingUpdate(maxSurge, maxUnavailable)))
 	dw := watchDeployment(ctx, f, d.Name)
-	waitRolledOut(ctx, f, dw, d.Name)
+	waitRolledOut(ctx, f, dw, d)
 
 	sets := watchReplicaSets(ctx, f, selectorOf("web"))
 	old := map[string]bool{}
@@ -72,7 +72,7 @@ func surgeAndUnavailability(ctx context.Context, f *framework.Framework) {
 	var peakSurge, peakUnavailable int32
 	var violation string
 	start := time.Now()
-	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
+	v2 := updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
 	// The sums are checked after every ReplicaSet event, so a moment
 	// between two samples cannot hide a breach.
 	_, err := sets.until(ctx, rolloutTimeout, func(at time.Time) bool {
@@ -110,7 +110,7 @@ func surgeAndUnavailability(ctx context.Context, f *framework.Framework) {
 	}
 	framework.MeasureSeries("peak surge during the rollout", float64(peakSurge), "pods", surge)
 	framework.MeasureSeries("peak unavailability during the rollout", float64(peakUnavailable), "pods", unavailable)
-	waitRolledOut(ctx, f, dw, d.Name)
+	waitRolledOut(ctx, f, dw, v2)
 }
 
 func replicaSets(sets []*appsv1.ReplicaSet) string {
@@ -127,12 +127,12 @@ func rollsBack(ctx context.Context, f *framework.Framework) {
 	svc := framework.Create(ctx, f, f.Services(), service("web"))
 	client := startClient(ctx, f)
 	dw := watchDeployment(ctx, f, d.Name)
-	waitRolledOut(ctx, f, dw, d.Name)
+	waitRolledOut(ctx, f, dw, d)
 	rev1 := dw.objs[d.Name].Annotations[revisionAnnotation]
 	expectVersion(ctx, f, client, svc, "v1")
 
-	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
-	waitRolledOut(ctx, f, dw, d.Name)
+	v2 := updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
+	waitRolledOut(ctx, f, dw, v2)
 	expectVersion(ctx, f, client, svc, "v2")
 
 	sets, err := ownedReplicaSets(ctx, f, d)
@@ -148,8 +148,8 @@ func rollsBack(ctx context.Context, f *framework.Framework) {
 	// without the hash label the controller added, becomes the Deployment's.
 	undo := v1.Spec.Template.DeepCopy()
 	delete(undo.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
-	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { d.Spec.Template = *undo })
-	waitRolledOut(ctx, f, dw, d.Name)
+	back := updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { d.Spec.Template = *undo })
+	waitRolledOut(ctx, f, dw, back)
 
 	// The controller must bring back the old ReplicaSet, not make a new one.
 	sets, err = ownedReplicaSets(ctx, f, d)
@@ -212,7 +212,7 @@ func pausesAndResumes(ctx context.Context, f *framework.Framework) {
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
 		deployment("web", 2, template("web", 0, version("v1")), rollingUpdate(1, 0)))
 	dw := watchDeployment(ctx, f, d.Name)
-	waitRolledOut(ctx, f, dw, d.Name)
+	waitRolledOut(ctx, f, dw, d)
 	before, err := ownedReplicaSets(ctx, f, d)
 	if err != nil {
 		framework.Failf("%v", err)
@@ -235,8 +235,8 @@ func pausesAndResumes(ctx context.Context, f *framework.Framework) {
 	}
 
 	resumed := time.Now()
-	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { d.Spec.Paused = false })
-	done := waitRolledOut(ctx, f, dw, d.Name)
+	resume := updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { d.Spec.Paused = false })
+	done := waitRolledOut(ctx, f, dw, resume)
 	framework.Measure("rollout duration after resume", done.Sub(resumed).Seconds(), "s")
 	if sets, err = ownedReplicaSets(ctx, f, d); err != nil || len(sets) != 2 {
 		framework.Failf("Deployment %s resumed and rolled out: want 2 ReplicaSets (v1, v2), got %s (%v)", d.Name, revisions(sets), err)
@@ -248,14 +248,14 @@ func recreateNeverOverlaps(ctx context.Context, f *framework.Framework) {
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
 		deployment("web", replicas, template("web", 0, version("v1")), appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}))
 	dw := watchDeployment(ctx, f, d.Name)
-	waitRolledOut(ctx, f, dw, d.Name)
+	waitRolledOut(ctx, f, dw, d)
 
 	pods := watchPods(ctx, f, selectorOf("web"))
 	oldHash := pods.list()[0].Labels[appsv1.DefaultDeploymentUniqueLabelKey]
 	var overlap string
 	var oldGone, newReady time.Time
 	start := time.Now()
-	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
+	v2 := updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
 	_, err := pods.until(ctx, rolloutTimeout, func(at time.Time) bool {
 		var old, fresh []*corev1.Pod
 		ready := 0
@@ -292,7 +292,7 @@ func recreateNeverOverlaps(ctx context.Context, f *framework.Framework) {
 		framework.Failf("Deployment %s (Recreate): want %d new pods Ready within %s, got %s (%v)", d.Name, replicas, rolloutTimeout, summary(pods.list()), err)
 	}
 	framework.Measure("Recreate downtime (last old pod gone to first new pod Ready)", newReady.Sub(oldGone).Seconds(), "s")
-	waitRolledOut(ctx, f, dw, d.Name)
+	waitRolledOut(ctx, f, dw, v2)
 }
 
 func reportsStalledRollout(ctx context.Context, f *framework.Framework) {
@@ -306,7 +306,7 @@ func reportsStalledRollout(ctx context.Context, f *framework.Framework) {
 	svc := framework.Create(ctx, f, f.Services(), service("web"))
 	client := startClient(ctx, f)
 	dw := watchDeployment(ctx, f, d.Name)
-	waitRolledOut(ctx, f, dw, d.Name)
+	waitRolledOut(ctx, f, dw, d)
 	waitServiceAnswers(ctx, f, client, svc)
 	oldPods, err := listPods(ctx, f, selectorOf("web"))
 	if err != nil {

@@ -293,16 +293,18 @@ func deploymentStatus(d *appsv1.Deployment) string {
 	return s
 }
 
-// waitRolledOut watches the Deployment until its rollout is complete and
-// returns when that was seen.
-func waitRolledOut(ctx context.Context, f *framework.Framework, dw *tracker[*appsv1.Deployment], name string) time.Time {
+// waitRolledOut watches the Deployment until the rollout of d's spec (its
+// generation, as Create or an update returned it) is complete, and returns
+// when that was seen. The generation matters: right after an update the
+// tracker still holds the previous, completed rollout.
+func waitRolledOut(ctx context.Context, f *framework.Framework, dw *tracker[*appsv1.Deployment], d *appsv1.Deployment) time.Time {
 	ginkgo.GinkgoHelper()
 	at, err := dw.until(ctx, rolloutTimeout, func(time.Time) bool {
-		d, ok := dw.objs[name]
-		return ok && rolledOut(d)
+		cur, ok := dw.objs[d.Name]
+		return ok && cur.Generation >= d.Generation && rolledOut(cur)
 	})
 	if err != nil {
-		framework.Failf("Deployment %s/%s: want its rollout complete within %s, got %s (pods: %s; %v)", f.Namespace, name, rolloutTimeout, deploymentStatus(dw.objs[name]), podsNow(ctx, f, selectorOf(name)), err)
+		framework.Failf("Deployment %s/%s: want the rollout of generation %d complete within %s, got %s (pods: %s; %v)", f.Namespace, d.Name, d.Generation, rolloutTimeout, deploymentStatus(dw.objs[d.Name]), podsNow(ctx, f, selectorOf(d.Spec.Template.Labels["app"])), err)
 	}
 	return at
 }
