@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubeproof/kubeproof/internal/dockerup"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 	"github.com/kubeproof/kubeproof/internal/kindcluster"
 )
@@ -114,14 +113,11 @@ func newExportLogs() *cobra.Command {
 	return c
 }
 
-// classify maps creation failures to exit codes.
+// classify maps creation failures to exit codes: the user's input (a bad
+// config, a name in use) or the machine (no Docker, no image, not Ready).
 func classify(err error) error {
-	switch {
-	case errors.Is(err, kindcluster.ErrBadConfig), errors.Is(err, kindcluster.ErrExists):
+	if errors.Is(err, kindcluster.ErrBadConfig) || errors.Is(err, kindcluster.ErrExists) {
 		return exitcode.UsageError(err)
-	case errors.Is(err, dockerup.ErrNoDocker), errors.Is(err, kindcluster.ErrNoImage):
-		return exitcode.EnvironmentError(err)
-	default:
-		return exitcode.EnvironmentError(err)
 	}
+	return exitcode.EnvironmentError(err)
 }
