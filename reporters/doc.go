@@ -1,4 +1,6 @@
 // Package reporters turns a run's results (package results, the single
 // source) into the views people and machines read: JUnit XML for CI, a
-// terminal summary, and the certification report.
+// terminal summary, the HTML certification report (html), a Markdown
+// summary for CI pages and pull requests (markdown), and the comparison of
+// two runs (diff).
 package reporters

@@ -19,6 +19,7 @@ import (
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 	"github.com/kubeproof/kubeproof/internal/kindcluster"
 	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/reporters/html"
 	"github.com/kubeproof/kubeproof/reporters/junit"
 	"github.com/kubeproof/kubeproof/reporters/results"
 	"github.com/kubeproof/kubeproof/reporters/summary"
@@ -133,6 +134,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 const (
 	ResultsFile  = "results.json"
 	JUnitFile    = "junit.xml"
+	ReportFile   = "report.html"
 	ginkgoReport = "ginkgo-report.json"
 	ginkgoLog    = "ginkgo.log"
 	progressFile = "progress.jsonl"
@@ -142,7 +144,10 @@ func writeResults(run *results.Run, dir string) error {
 	if err := run.Save(filepath.Join(dir, ResultsFile)); err != nil {
 		return err
 	}
-	return junit.Write(run, filepath.Join(dir, JUnitFile))
+	if err := junit.Write(run, filepath.Join(dir, JUnitFile)); err != nil {
+		return err
+	}
+	return html.WriteFile(run, filepath.Join(dir, ReportFile))
 }
 
 type suiteArgs struct {

@@ -125,6 +125,21 @@ func (r *Run) Recount() {
 	}
 }
 
+// Certified reports whether the run certifies its profile: no check
+// failed and at least one passed (a run that checked nothing proves nothing).
+func (r *Run) Certified() bool {
+	passed := false
+	for _, c := range r.Checks {
+		switch c.Verdict {
+		case Failed:
+			return false
+		case Passed:
+			passed = true
+		}
+	}
+	return passed
+}
+
 // Canonical is the byte form the digest is computed over: the JSON
 // encoding with two-space indentation and a final newline, as Save writes.
 func (r *Run) Canonical() ([]byte, error) {

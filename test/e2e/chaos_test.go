@@ -180,4 +180,3 @@ func waitContainer(t *testing.T, name, state string) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
-

@@ -31,7 +31,9 @@ func TestSelfHealingFailsWithoutControllerManager(t *testing.T) {
 		t.Fatal(err)
 	}
 	controlPlane := cluster + "-control-plane"
-	t.Cleanup(func() { _ = exec.Command("docker", "exec", controlPlane, "pkill", "-CONT", "-x", "kube-controller-manager").Run() })
+	t.Cleanup(func() {
+		_ = exec.Command("docker", "exec", controlPlane, "pkill", "-CONT", "-x", "kube-controller-manager").Run()
+	})
 
 	runID := "nokcm-" + time.Now().Format("150405")
 	out := filepath.Join(t.TempDir(), "run")

@@ -1,0 +1,124 @@
+package results
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sampleRun() *Run {
+	return &Run{
+		SchemaVersion: SchemaVersion, RunID: "20261125-130739", KubeproofVersion: "dev", Profile: "core",
+		StartedAt: time.Date(2026, 11, 25, 13, 7, 39, 831159745, time.UTC), FinishedAt: time.Date(2026, 11, 25, 13, 7, 58, 0, time.UTC),
+		Cluster: Cluster{ServerVersion: "v1.34.4", Nodes: []Node{{Name: "dev-worker", KubeletVersion: "v1.34.4"}}},
+		Checks: []Check{{ID: "pod networking <a & b>", Area: "networking", Name: "pod-to-pod", Verdict: Passed, Seconds: 3.34,
+			Measurements: []Measurement{{Name: "latency", Value: 1.5105, Unit: "ms", Series: []Point{{T: -4.069349463, V: 100}}}}}},
+	}
+}
+
+func writeFile(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// The digest `kubeproof report verify` checks is only meaningful if a
+// saved file is byte for byte the canonical encoding of what it loads as.
+func TestSavedFileIsCanonical(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.json")
+	if err := sampleRun().Save(path); err != nil {
+		t.Fatal(err)
+	}
+	run, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	digest, err := run.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if digest != hex.EncodeToString(sum[:]) {
+		t.Errorf("digest of the loaded run %s differs from the file's SHA-256 %x", digest, sum)
+	}
+}
+
+func TestLoadRejectsBadInput(t *testing.T) {
+	valid, err := sampleRun().Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, file string
+		data       []byte
+		want       string
+	}{
+		{"JSON that is not kubeproof's", "other.json", []byte(`{"name": "some other tool", "tests": 3}`), "no schemaVersion field"},
+		{"not JSON at all (a JUnit file)", "junit.xml", []byte(`<?xml version="1.0"?>` + "\n<testsuites/>\n"), "invalid or truncated JSON"},
+		{"unknown schema version", "v2.json", []byte(strings.Replace(string(valid), SchemaVersion, "kubeproof.io/results/v2", 1)), `unknown schema version "kubeproof.io/results/v2"`},
+		{"truncated file", "truncated.json", valid[:len(valid)/2], "invalid or truncated JSON"},
+		{"empty file", "empty.json", nil, "invalid or truncated JSON"},
+		{"unknown field", "extra.json", []byte(strings.Replace(string(valid), `"runID"`, `"color": "blue", "runID"`, 1)), `unknown field "color"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, tc.file, tc.data)
+			_, err := Load(path)
+			if err == nil {
+				t.Fatal("Load accepted it")
+			}
+			msg := err.Error()
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error %q does not wrap ErrInvalid", msg)
+			}
+			if !strings.HasPrefix(msg, path+": ") {
+				t.Errorf("error %q does not start with the file's name", msg)
+			}
+			if !strings.Contains(msg, tc.want) {
+				t.Errorf("error %q does not say %q", msg, tc.want)
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error is not one line: %q", msg)
+			}
+		})
+	}
+}
+
+func TestLoadMissingFileNamesIt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "absent.json")
+	_, err := Load(path)
+	if err == nil || !strings.Contains(err.Error(), path) || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load(%s) = %v: want a not-exist error naming the file", path, err)
+	}
+}
+
+func TestCertified(t *testing.T) {
+	for _, tc := range []struct {
+		verdicts []string
+		want     bool
+	}{
+		{[]string{Passed, Skipped}, true},
+		{[]string{Passed, Failed}, false},
+		{[]string{Skipped}, false}, // nothing ran, nothing proven
+		{nil, false},
+	} {
+		r := &Run{}
+		for _, v := range tc.verdicts {
+			r.Checks = append(r.Checks, Check{Verdict: v})
+		}
+		if got := r.Certified(); got != tc.want {
+			t.Errorf("Certified with verdicts %v = %t, want %t", tc.verdicts, got, tc.want)
+		}
+	}
+}
