@@ -94,16 +94,10 @@ func Plan(ctx context.Context, t Target, r Request) (chaos.Fault, error) {
 	if t.KindCluster == "" {
 		return nil, fmt.Errorf("%w: %s needs access to the node itself, which kubeproof has only on kind clusters; on other clusters use drain or pod-kill", ErrUnsafe, r.Kind)
 	}
-	n := kindnode.Node{Cluster: t.KindCluster, Name: r.Node}
-	switch r.Kind {
-	case "node-stop":
-		return kindnode.Stop{Node: n}, nil
-	case "node-pause":
-		return kindnode.Pause{Node: n}, nil
-	case "kubelet-stop":
-		return kindnode.KubeletStop{Node: n}, nil
+	if r.Kind != "network-partition" {
+		return FromSpec(chaos.Spec{Kind: r.Kind, Node: r.Node, KindCluster: t.KindCluster})
 	}
-	// network-partition: every other node's address and pod ranges.
+	// A partition cuts the node off from every other node's address and pod ranges.
 	var peers []string
 	for _, other := range nodes.Items {
 		if other.Name == r.Node {
@@ -116,7 +110,7 @@ func Plan(ctx context.Context, t Target, r Request) (chaos.Fault, error) {
 		}
 		peers = append(peers, other.Spec.PodCIDRs...)
 	}
-	return kindnode.Partition{Node: n, Peers: peers}, nil
+	return kindnode.Partition{Node: kindnode.Node{Cluster: t.KindCluster, Name: r.Node}, Peers: peers}, nil
 }
 
 // CreatedByKubeproof reports whether every node carries kubeproof's mark.
