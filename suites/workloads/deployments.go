@@ -32,8 +32,8 @@ func rollingUpdateUnderLoad(ctx context.Context, f *framework.Framework) {
 	waitRolledOut(ctx, f, dw, d)
 	waitServiceAnswers(ctx, f, client, svc)
 
-	// Three pod starts take about 10 s; the load runs well past that and
-	// is checked to have covered the whole rollout.
+	// Three pod starts take a few seconds; the load runs well past that
+	// and is checked to have covered the whole rollout.
 	const loadFor = 40 * time.Second
 	load := startLoad(ctx, f, client, serviceURL(svc, "/hostname"), rate, loadFor)
 	headStart(ctx, 2*time.Second)
@@ -74,7 +74,13 @@ func surgeAndUnavailability(ctx context.Context, f *framework.Framework) {
 	start := time.Now()
 	v2 := updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
 	// The sums are checked after every ReplicaSet event, so a moment
-	// between two samples cannot hide a breach.
+	// between two samples cannot hide a breach. The total is what the
+	// controller asked for (spec.replicas), as upstream's e2e counts it:
+	// each ReplicaSet's status.replicas is written on its own and lags (a
+	// scaled-down set reports the pod it just deleted), so a sum of them
+	// is no snapshot of any one moment. Availability is read from status:
+	// the controller scales an old set down only after the new set's
+	// status shows more available, earlier in this same event stream.
 	_, err := sets.until(ctx, rolloutTimeout, func(at time.Time) bool {
 		var total, available int32
 		var parts []string
@@ -83,10 +89,10 @@ func surgeAndUnavailability(ctx context.Context, f *framework.Framework) {
 			if !controlledBy(rs, d.UID) {
 				continue
 			}
-			total += rs.Status.Replicas
+			total += ptr.Deref(rs.Spec.Replicas, 0)
 			available += rs.Status.AvailableReplicas
-			parts = append(parts, fmt.Sprintf("%s %d/%d available", rs.Name, rs.Status.AvailableReplicas, rs.Status.Replicas))
-			if !old[rs.Name] && rs.Status.Replicas == replicas && rs.Status.AvailableReplicas == replicas {
+			parts = append(parts, fmt.Sprintf("%s %d/%d available of %d", rs.Name, rs.Status.AvailableReplicas, rs.Status.Replicas, ptr.Deref(rs.Spec.Replicas, 0)))
+			if !old[rs.Name] && rs.Status.Replicas == replicas && rs.Status.AvailableReplicas == replicas && rs.Status.ObservedGeneration >= rs.Generation {
 				complete = true
 			}
 		}
@@ -96,13 +102,13 @@ func surgeAndUnavailability(ctx context.Context, f *framework.Framework) {
 		surge = append(surge, framework.Point{T: t, V: float64(s)})
 		unavailable = append(unavailable, framework.Point{T: t, V: float64(u)})
 		if total > replicas+maxSurge || available < replicas-maxUnavailable {
-			violation = fmt.Sprintf("at +%.2fs (%s): %d pods, %d available (%s)", t, sets.last, total, available, strings.Join(parts, ", "))
+			violation = fmt.Sprintf("at +%.2fs (%s): %d pods asked for, %d available (%s)", t, sets.last, total, available, strings.Join(parts, ", "))
 			return true
 		}
-		return complete && total == replicas
+		return complete && total == replicas && available == replicas
 	})
 	if violation != "" {
-		framework.Failf("Deployment %s rolling out (%d replicas, maxSurge %d, maxUnavailable %d): want at most %d pods and at least %d available after every ReplicaSet change, got %s",
+		framework.Failf("Deployment %s rolling out (%d replicas, maxSurge %d, maxUnavailable %d): want at most %d pods asked for and at least %d available after every ReplicaSet change, got %s",
 			d.Name, replicas, maxSurge, maxUnavailable, replicas+maxSurge, replicas-maxUnavailable, violation)
 	}
 	if err != nil {
@@ -169,7 +175,7 @@ func rollsBack(ctx context.Context, f *framework.Framework) {
 	}
 	url := serviceURL(svc, "/env?name=VERSION")
 	got, err := batch(ctx, f, client, url, 20)
-	if err != nil || got.Failed > 0 || got.Backends["v1"] != got.OK {
+	if err != nil || got.Failed > 0 || got.OK == 0 || got.Backends["v1"] != got.OK {
 		framework.Failf("%s from pod %s after rolling Deployment %s back to v1: want every answer of /env?name=VERSION to be v1, got %s (%v)", describeService(svc), client.Name, d.Name, versions(got), err)
 	}
 }

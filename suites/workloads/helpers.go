@@ -243,31 +243,22 @@ func controlledBy(o metav1.Object, uid types.UID) bool {
 	return ref != nil && ref.UID == uid
 }
 
-// waitReplicaSetReady waits until the ReplicaSet has exactly replicas
-// pods, all Ready, as its status reports them.
+// waitReplicaSetReady waits until the ReplicaSet has exactly its desired
+// number of pods, all Ready. It reads the pods (the kubelets' word), not
+// the ReplicaSet's status: the controller manager writes that, and a check
+// of the controller must not hang on it if the controller stops.
 func waitReplicaSetReady(ctx context.Context, f *framework.Framework, rs *appsv1.ReplicaSet) {
 	ginkgo.GinkgoHelper()
-	api := f.Client.AppsV1().ReplicaSets(f.Namespace)
-	want := *rs.Spec.Replicas
-	var got *appsv1.ReplicaSet
+	want := int(*rs.Spec.Replicas)
+	var pods []*corev1.Pod
 	var err error
 	if !eventually(ctx, framework.PodStartTimeout, func() bool {
-		got, err = api.Get(ctx, rs.Name, metav1.GetOptions{})
-		return err == nil && got.Status.ObservedGeneration >= got.Generation &&
-			got.Status.Replicas == want && got.Status.ReadyReplicas == want
+		pods, err = listPods(ctx, f, selectorOf(rs.Spec.Template.Labels["app"]))
+		owned := slices.DeleteFunc(activePods(pods), func(p *corev1.Pod) bool { return !controlledBy(p, rs.UID) })
+		return err == nil && len(owned) == want && allReady(owned)
 	}) {
-		framework.Failf("ReplicaSet %s/%s: want %d Ready replicas within %s, got %s (pods: %s)", f.Namespace, rs.Name, want, framework.PodStartTimeout, rsStatus(got, err), podsNow(ctx, f, selectorOf(rs.Spec.Template.Labels["app"])))
+		framework.Failf("ReplicaSet %s/%s: want %d Ready pods within %s, got %s (%v)", f.Namespace, rs.Name, want, framework.PodStartTimeout, summary(pods), err)
 	}
-}
-
-func rsStatus(rs *appsv1.ReplicaSet, err error) string {
-	if err != nil {
-		return err.Error()
-	}
-	if rs == nil {
-		return "nothing yet"
-	}
-	return fmt.Sprintf("replicas=%d ready=%d available=%d", rs.Status.Replicas, rs.Status.ReadyReplicas, rs.Status.AvailableReplicas)
 }
 
 // rolledOut reports what `kubectl rollout status` waits for: the

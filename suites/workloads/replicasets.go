@@ -265,6 +265,16 @@ func adoptsAndReleases(ctx context.Context, f *framework.Framework) {
 	// All pods of the namespace: a relabelled pod must stay in view.
 	pods := watchPods(ctx, f, "")
 	orphan := framework.Create(ctx, f, f.Pods(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "orphan", Labels: t.Labels}, Spec: t.Spec})
+	// The orphan must exist as the controller sees it, not just in the
+	// API: a ReplicaSet created a few milliseconds later may sync before
+	// the controller's cache has the pod. Ready takes the kubelet a second
+	// or more, far longer than a cache lags.
+	if _, err := pods.until(ctx, framework.PodStartTimeout, func(time.Time) bool {
+		p, ok := pods.objs[orphan.Name]
+		return ok && kube.PodReady(p)
+	}); err != nil {
+		framework.Failf("orphan pod %s/%s: want Ready within %s, got %s (%v)", f.Namespace, orphan.Name, framework.PodStartTimeout, podsNow(ctx, f, ""), err)
+	}
 	rs := framework.Create(ctx, f, f.Client.AppsV1().ReplicaSets(f.Namespace), replicaSet(app, 2, t))
 
 	// Every pod ever seen, but the orphan, was created by the ReplicaSet;
@@ -292,7 +302,7 @@ func adoptsAndReleases(ctx context.Context, f *framework.Framework) {
 			rs.Name, orphan.Name, framework.PodStartTimeout, owners(pods.objs[orphan.Name]), summary(matching()), err)
 	}
 	if len(created) != 1 {
-		framework.Failf("ReplicaSet %s (replicas 2) that adopted orphan pod %s: want exactly 1 pod created, got %d: %s", rs.Name, orphan.Name, len(created), strings.Join(sortedKeys(created), ", "))
+		framework.Failf("ReplicaSet %s (replicas 2) that adopted orphan pod %s: want exactly 1 pod created, got %d: %s", rs.Name, orphan.Name, len(created), strings.Join(slices.Sorted(maps.Keys(created)), ", "))
 	}
 
 	// Release: the orphan, now owned, stops matching the selector.
@@ -338,15 +348,6 @@ func owners(p *corev1.Pod) string {
 		return "nothing"
 	}
 	return strings.Join(out, ", ")
-}
-
-func sortedKeys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func plural(n int, word string) string {
