@@ -1,11 +1,8 @@
 package resilience
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -170,7 +167,7 @@ func expectNoFaultLeft(ctx context.Context, sc scenario, victim, entryID string)
 	}
 }
 
-func report(sc scenario, obs *observer, intervals []interval, injectedAt, replacedAt time.Time) {
+func report(sc scenario, obs *observer, intervals []fixtures.Interval, injectedAt, replacedAt time.Time) {
 	for _, phase := range []string{phaseNotReady, phaseTainted, phaseEndpoints, phaseEvicted, phaseReplaced, phaseRecovered} {
 		if d, ok := obs.since(phase); ok {
 			framework.Measure("phase: "+phase, d.Seconds(), "s")
@@ -205,34 +202,19 @@ func report(sc scenario, obs *observer, intervals []interval, injectedAt, replac
 	}
 }
 
-// interval is one line of `workload load` output.
-type interval struct {
-	Start  int64 `json:"start"`
-	OK     int   `json:"ok"`
-	Failed int   `json:"failed"`
-	Final  bool  `json:"final"`
-}
-
-func readTraffic(ctx context.Context, f *framework.Framework, pod string) []interval {
+func readTraffic(ctx context.Context, f *framework.Framework, pod string) []fixtures.Interval {
 	raw, err := f.Client.CoreV1().Pods(f.Namespace).GetLogs(pod, &corev1.PodLogOptions{}).DoRaw(ctx)
 	if err != nil {
 		return nil
 	}
-	var out []interval
-	sc := bufio.NewScanner(strings.NewReader(string(raw)))
-	for sc.Scan() {
-		var iv interval
-		if json.Unmarshal(sc.Bytes(), &iv) == nil && !iv.Final && iv.Start > 0 {
-			out = append(out, iv)
-		}
-	}
-	return out
+	intervals, _ := fixtures.ParseIntervals(string(raw))
+	return intervals
 }
 
 // trafficUntil waits until the traffic log covers the given moment.
-func trafficUntil(ctx ginkgo.SpecContext, f *framework.Framework, pod string, until time.Time) []interval {
+func trafficUntil(ctx ginkgo.SpecContext, f *framework.Framework, pod string, until time.Time) []fixtures.Interval {
 	ginkgo.GinkgoHelper()
-	var got []interval
+	var got []fixtures.Interval
 	gomega.Eventually(ctx, func() bool {
 		got = readTraffic(ctx, f, pod)
 		return len(got) > 0 && time.UnixMilli(got[len(got)-1].Start).After(until)

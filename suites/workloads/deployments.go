@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubeproof/kubeproof/fixtures"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
@@ -47,7 +48,7 @@ func rollingUpdateUnderLoad(ctx context.Context, f *framework.Framework) {
 	if err := load.wait(ctx); err != nil {
 		framework.Failf("%v", err)
 	}
-	framework.Measure("Service success ratio during the rollout", load.total.ratio(), "ratio")
+	framework.Measure("Service success ratio during the rollout", load.total.Ratio(), "ratio")
 	framework.Measure("request latency p50 during the rollout", load.total.P50MS, "ms")
 	framework.Measure("request latency p99 during the rollout", load.total.P99MS, "ms")
 	if load.total.Failed > 0 {
@@ -340,7 +341,7 @@ func reportsStalledRollout(ctx context.Context, f *framework.Framework) {
 	}
 	if err != nil || got.Failed > 0 || got.OK == 0 || len(strangers) > 0 {
 		framework.Failf("%s from pod %s while Deployment %s was stalled: want every request answered by the old pods %s, got %s, answered by %s (%v)",
-			describeService(svc), client.Name, d.Name, strings.Join(names(oldPods), ", "), got, counts(got.Backends), err)
+			describeService(svc), client.Name, d.Name, strings.Join(names(oldPods), ", "), got, fixtures.Counts(got.Backends), err)
 	}
 }
 

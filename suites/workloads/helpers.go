@@ -342,7 +342,7 @@ func versions(iv interval) string {
 	if len(iv.Backends) == 0 {
 		return iv.String()
 	}
-	s := counts(iv.Backends)
+	s := fixtures.Counts(iv.Backends)
 	if iv.Failed > 0 {
 		s += "; " + iv.String()
 	}

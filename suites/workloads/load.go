@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -13,50 +12,12 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kubeproof/kubeproof/fixtures"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
-// interval is one line of `workload load` output (fixtures/workload/load.go
-// owns the contract; the workload binary keeps no shared package).
-type interval struct {
-	// Start is in milliseconds since the Unix epoch, on the client pod's clock.
-	Start    int64          `json:"start"`
-	OK       int            `json:"ok"`
-	Failed   int            `json:"failed"`
-	Errors   map[string]int `json:"errors,omitempty"`
-	P50MS    float64        `json:"p50Ms"`
-	P99MS    float64        `json:"p99Ms"`
-	MaxMS    float64        `json:"maxMs"`
-	Backends map[string]int `json:"backends,omitempty"`
-	Final    bool           `json:"final,omitempty"`
-}
-
-// ratio is the share of requests answered.
-func (iv interval) ratio() float64 {
-	if iv.OK+iv.Failed == 0 {
-		return 0
-	}
-	return float64(iv.OK) / float64(iv.OK+iv.Failed)
-}
-
-// String prints "18 ok, 2 failed (refused=2)".
-func (iv interval) String() string {
-	s := fmt.Sprintf("%d ok, %d failed", iv.OK, iv.Failed)
-	if len(iv.Errors) > 0 {
-		s += " (" + counts(iv.Errors) + ")"
-	}
-	return s
-}
-
-// counts prints a map as "a=1, b=2", sorted.
-func counts(m map[string]int) string {
-	var parts []string
-	for k, n := range m {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, n))
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, ", ")
-}
+// interval is one line of `workload load` output.
+type interval = fixtures.Interval
 
 // loadRun is `workload load` running in a client pod. The program prints
 // only when it ends, so a run has a fixed duration, sized to cover what

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubeproof/kubeproof/fixtures"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
@@ -54,7 +55,7 @@ func replacesDeletedPods(ctx context.Context, f *framework.Framework) {
 	if err := load.wait(ctx); err != nil {
 		framework.Failf("%v", err)
 	}
-	framework.Measure("Service success ratio while pods were replaced", load.total.ratio(), "ratio")
+	framework.Measure("Service success ratio while pods were replaced", load.total.Ratio(), "ratio")
 	if silent := load.silent(); len(silent) > 0 {
 		framework.Failf("%s from pod %s while ReplicaSet %s replaced deleted pods: want an answer in every 1s interval, got none in %d of %d: %s",
 			describeService(svc), client.Name, rs.Name, len(silent), int(loadFor/time.Second), strings.Join(silent, "; "))
@@ -255,7 +256,7 @@ func checkSpread(rs *appsv1.ReplicaSet, pods []*corev1.Pod, nodes []corev1.Node)
 	}
 	if len(perNode) < 2 || slices.Max(n)-slices.Min(n) > 1 {
 		framework.Failf("ReplicaSet %s with %d pods and a spread constraint (maxSkew 1 over %s, DoNotSchedule) on %d schedulable nodes: want per-node counts within 1 of each other on at least 2 nodes, got %s",
-			rs.Name, len(pods), corev1.LabelHostname, len(nodes), counts(perNode))
+			rs.Name, len(pods), corev1.LabelHostname, len(nodes), fixtures.Counts(perNode))
 	}
 }
 
