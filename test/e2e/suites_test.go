@@ -4,13 +4,16 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/reporters/results"
@@ -53,6 +56,47 @@ func TestSuitesPass(t *testing.T) {
 	}
 	t.Logf("suite durations: %v", durations)
 	writeArtifact(t, "suite-durations.json", durations)
+	t.Run("interrupt removes what the run created", func(t *testing.T) { interruptRun(t, kubeconfig) })
+}
+
+// interruptRun sends SIGINT to `kubeproof run` while specs have objects in
+// the cluster: it must exit 130 and leave none of them behind.
+func interruptRun(t *testing.T, kubeconfig string) {
+	c, err := kube.NewClient(kubeconfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runID := "interrupt-" + time.Now().Format("150405")
+	cmd := exec.Command(kubeproofBin(t), "run", "--kubeconfig", kubeconfig, "--run-id", runID,
+		"--output-dir", t.TempDir(), "--label-filter", "area:workloads")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	selector := metav1.ListOptions{LabelSelector: "kubeproof.io/run-id=" + runID}
+	err = wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		pods, err := c.CoreV1().Pods("").List(ctx, selector)
+		return err == nil && len(pods.Items) >= 2, nil
+	})
+	if err != nil {
+		_ = cmd.Process.Kill()
+		t.Fatalf("the run never created pods: %v\n%s", err, out.String())
+	}
+	start := time.Now()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Errorf("want exit 130 after SIGINT, got %v\n%s", err, out.String())
+	}
+	t.Logf("run stopped %.1fs after SIGINT", time.Since(start).Seconds())
+	nss, err := c.CoreV1().Namespaces().List(context.Background(), selector)
+	if err != nil || len(nss.Items) != 0 {
+		t.Errorf("namespaces of the interrupted run left behind: %v %v", err, nss)
+	}
 }
 
 // TestServicesFailWithoutKubeProxy removes kube-proxy: Services built
