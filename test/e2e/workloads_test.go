@@ -32,7 +32,7 @@ func TestSelfHealingFailsWithoutControllerManager(t *testing.T) {
 	}
 	controlPlane := cluster + "-control-plane"
 	t.Cleanup(func() {
-		_ = exec.Command("docker", "exec", controlPlane, "pkill", "-CONT", "-x", "kube-controller-manager").Run()
+		_ = exec.Command("docker", "exec", controlPlane, "pkill", "-CONT", "-f", "^kube-controller-manager ").Run()
 	})
 
 	runID := "nokcm-" + time.Now().Format("150405")
@@ -45,6 +45,7 @@ func TestSelfHealingFailsWithoutControllerManager(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	// pkill -x cannot match names over 15 characters: match the command line.
 	// The moment the Service has all three pods as ready endpoints, the
 	// spec is about to delete one: freeze the controller manager then.
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -70,7 +71,7 @@ func TestSelfHealingFailsWithoutControllerManager(t *testing.T) {
 		_ = cmd.Process.Kill()
 		t.Fatalf("the spec's Service never had 3 ready endpoints: %v\n%s", err, log.String())
 	}
-	if b, err := exec.Command("docker", "exec", controlPlane, "pkill", "-STOP", "-x", "kube-controller-manager").CombinedOutput(); err != nil {
+	if b, err := exec.Command("docker", "exec", controlPlane, "pkill", "-STOP", "-f", "^kube-controller-manager ").CombinedOutput(); err != nil {
 		t.Fatalf("freeze kube-controller-manager: %v %s", err, b)
 	}
 	err = cmd.Wait()
