@@ -19,12 +19,13 @@ import (
 	"github.com/kubeproof/kubeproof/chaos/drain"
 	"github.com/kubeproof/kubeproof/chaos/journal"
 	"github.com/kubeproof/kubeproof/chaos/kindnode"
+	"github.com/kubeproof/kubeproof/chaos/kubeletfreeze"
 	"github.com/kubeproof/kubeproof/chaos/podkill"
 	"github.com/kubeproof/kubeproof/internal/kube"
 )
 
 // Kinds lists the faults kubeproof can inject.
-var Kinds = []string{"node-stop", "node-pause", "kubelet-stop", "network-partition", "drain", "pod-kill"}
+var Kinds = []string{"node-stop", "node-pause", "kubelet-stop", "network-partition", "drain", "pod-kill", "kubelet-freeze"}
 
 // CreatedByLabel marks the nodes of clusters kubeproof created itself:
 // breaking those needs no further consent.
@@ -46,6 +47,11 @@ type Request struct {
 	AllowControlPlane bool
 	// RunnerNode is the node the runner itself runs on, if any: never a target.
 	RunnerNode string
+	// AllowPrivilegedPods permits kubelet-freeze, which runs a privileged
+	// hostPID pod; Image and For are that pod's image and freeze time.
+	AllowPrivilegedPods bool
+	Image               string
+	For                 time.Duration
 }
 
 // Target is the cluster to break.
@@ -86,6 +92,17 @@ func Plan(ctx context.Context, t Target, r Request) (chaos.Fault, error) {
 	}
 	if r.RunnerNode != "" && r.RunnerNode == r.Node {
 		return nil, fmt.Errorf("%w: %s runs kubeproof itself", ErrUnsafe, r.Node)
+	}
+	if r.Kind == "kubelet-freeze" {
+		if !r.AllowPrivilegedPods {
+			return nil, fmt.Errorf("%w: kubelet-freeze runs a privileged pod in the host's PID namespace on %s; pass --allow-privileged-pods", ErrUnsafe, r.Node)
+		}
+		if r.Image == "" || r.For <= 0 {
+			return nil, fmt.Errorf("kubelet-freeze needs the workload image and a duration")
+		}
+		fr := &kubeletfreeze.Freeze{Client: t.Client, Node: r.Node, Image: r.Image, For: r.For, Kubeconfig: t.Kubeconfig, Context: t.Context}
+		fr.Plan()
+		return fr, nil
 	}
 	if r.Kind == "drain" {
 		d := &drain.Drain{Client: t.Client, Node: r.Node, Kubeconfig: t.Kubeconfig, Context: t.Context}
@@ -184,10 +201,15 @@ func FromSpec(s chaos.Spec) (chaos.Fault, error) {
 		return kindnode.KubeletStop{Node: n}, nil
 	case "network-partition":
 		return kindnode.Partition{Node: n, Peers: strings.Split(s.Params["peers"], ",")}, nil
-	case "drain", "pod-kill":
+	case "drain", "pod-kill", "kubelet-freeze":
 		c, err := kube.NewClient(s.Kubeconfig, s.Context)
 		if err != nil {
 			return nil, err
+		}
+		if s.Kind == "kubelet-freeze" {
+			d, _ := time.ParseDuration(s.Params["for"])
+			deadline, _ := time.Parse(time.RFC3339, s.Params["deadline"])
+			return &kubeletfreeze.Freeze{Client: c, Node: s.Node, Image: s.Params["image"], For: d, Pod: s.Params["pod"], Deadline: deadline, Kubeconfig: s.Kubeconfig, Context: s.Context}, nil
 		}
 		if s.Kind == "pod-kill" {
 			return &podkill.Kill{Client: c, Namespace: s.Params["namespace"], Selector: s.Params["selector"], Kubeconfig: s.Kubeconfig, Context: s.Context}, nil

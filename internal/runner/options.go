@@ -24,8 +24,10 @@ type Options struct {
 	LabelFilter     string
 	Focus           string
 	AllowDisruptive bool
-	Procs           int
-	Timeout         time.Duration
+	// AllowPrivilegedPods lets kubelet-freeze run a privileged pod.
+	AllowPrivilegedPods bool
+	Procs               int
+	Timeout             time.Duration
 
 	OutputDir     string
 	WorkloadImage string

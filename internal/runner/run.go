@@ -176,7 +176,7 @@ func runSuites(ctx context.Context, o Options, a suiteArgs, out io.Writer) error
 	args = append(args, suites, "--",
 		"--kubeconfig="+absOrEmpty(a.kubeconfig), "--context="+a.context, "--run-id="+o.RunID,
 		"--workload-image="+a.image, "--progress-file="+progress, "--kind-cluster="+a.kindCluster,
-		fmt.Sprintf("--allow-disruptive=%t", o.AllowDisruptive))
+		fmt.Sprintf("--allow-disruptive=%t", o.AllowDisruptive), fmt.Sprintf("--allow-privileged-pods=%t", o.AllowPrivilegedPods))
 	logFile, err := os.Create(filepath.Join(abs, ginkgoLog))
 	if err != nil {
 		return err

@@ -24,6 +24,8 @@ type TestContext struct {
 	AllowDisruptive bool
 	// AllowControlPlane lets node faults target control-plane nodes.
 	AllowControlPlane bool
+	// AllowPrivilegedPods lets kubelet-freeze run its privileged pod.
+	AllowPrivilegedPods bool
 }
 
 // Context is the run's TestContext.
@@ -36,6 +38,7 @@ func init() {
 	flag.StringVar(&Context.WorkloadImage, "workload-image", os.Getenv("KUBEPROOF_WORKLOAD_IMAGE"), "workload image (default: build and side-load into the kind cluster)")
 	flag.StringVar(&Context.ProgressFile, "progress-file", os.Getenv("KUBEPROOF_PROGRESS_FILE"), "append one JSON line per finished spec here")
 	flag.BoolVar(&Context.AllowDisruptive, "allow-disruptive", os.Getenv("KUBEPROOF_ALLOW_DISRUPTIVE") == "true", "consent to break a cluster kubeproof did not create")
+	flag.BoolVar(&Context.AllowPrivilegedPods, "allow-privileged-pods", false, "let kubelet-freeze run a privileged hostPID pod (any cluster)")
 	flag.BoolVar(&Context.AllowControlPlane, "allow-control-plane", false, "let node faults target control-plane nodes")
 	flag.StringVar(&Context.KindCluster, "kind-cluster", os.Getenv("KUBEPROOF_KIND_CLUSTER"), "name of the kind cluster under test (enables node-level faults and image side-loading)")
 }

@@ -32,9 +32,11 @@ var (
 	ChaosNodeStop    = label("chaos:node-stop")
 	ChaosNodePause   = label("chaos:node-pause")
 	ChaosKubeletStop = label("chaos:kubelet-stop")
-	ChaosPartition   = label("chaos:network-partition")
-	ChaosDrain       = label("chaos:drain")
-	ChaosPodKill     = label("chaos:pod-kill")
+	// ChaosKubeletFreeze works on any cluster, through a privileged pod.
+	ChaosKubeletFreeze = label("chaos:kubelet-freeze")
+	ChaosPartition     = label("chaos:network-partition")
+	ChaosDrain         = label("chaos:drain")
+	ChaosPodKill       = label("chaos:pod-kill")
 )
 
 var registry = map[string]bool{}

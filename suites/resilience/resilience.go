@@ -25,18 +25,22 @@ type scenario struct {
 	fault string
 	label ginkgo.Labels
 	must  string
+	// kindOnly faults act on the node container, reachable only on kind.
+	kindOnly bool
 }
 
 // Scenarios in a slice, never a map: the order is part of the report.
 var scenarios = []scenario{
 	{"node-stop", framework.ChaosNodeStop,
-		"When a worker node powers off, the control plane MUST mark it NotReady within node-monitor-grace-period, taint it, stop routing Service traffic to it, evict its pods after their toleration, and run replacements on healthy nodes; after the node returns it MUST be Ready and schedulable."},
+		"When a worker node powers off, the control plane MUST mark it NotReady within node-monitor-grace-period, taint it, stop routing Service traffic to it, evict its pods after their toleration, and run replacements on healthy nodes; after the node returns it MUST be Ready and schedulable.", true},
 	{"kubelet-stop", framework.ChaosKubeletStop,
-		"When a node's kubelet stops, the control plane MUST go through the same phases as for a lost node, and the node MUST recover once the kubelet starts again."},
+		"When a node's kubelet stops, the control plane MUST go through the same phases as for a lost node, and the node MUST recover once the kubelet starts again.", true},
 	{"node-pause", framework.ChaosNodePause,
-		"When a node hangs (all its processes frozen), the control plane MUST treat it as lost and recover the workload; once unfrozen the node MUST be Ready again."},
+		"When a node hangs (all its processes frozen), the control plane MUST treat it as lost and recover the workload; once unfrozen the node MUST be Ready again.", true},
 	{"network-partition", framework.ChaosPartition,
-		"When a node is cut off from the rest of the cluster, the control plane MUST treat it as lost and recover the workload elsewhere; once the partition heals the node MUST be Ready again."},
+		"When a node is cut off from the rest of the cluster, the control plane MUST treat it as lost and recover the workload elsewhere; once the partition heals the node MUST be Ready again.", true},
+	{"kubelet-freeze", framework.ChaosKubeletFreeze,
+		"When a node's kubelet hangs (on any cluster, managed ones included), the control plane MUST treat the node as lost and recover the workload; once the kubelet resumes the node MUST be Ready again.", false},
 }
 
 var _ = ginkgo.Describe("node failure recovery", framework.AreaResilience, framework.Disruptive, ginkgo.Serial, func() {
@@ -57,8 +61,11 @@ const (
 )
 
 func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
-	if framework.Context.KindCluster == "" {
-		ginkgo.Skip(sc.fault + " needs a kind cluster: kubeproof reaches nodes only through kind (use drain or pod-kill on other clusters)")
+	if sc.kindOnly && framework.Context.KindCluster == "" {
+		ginkgo.Skip(sc.fault + " needs a kind cluster: kubeproof reaches node containers only through kind (kubelet-freeze works on any cluster)")
+	}
+	if sc.fault == "kubelet-freeze" && !framework.Context.AllowPrivilegedPods {
+		ginkgo.Skip("kubelet-freeze runs a privileged hostPID pod on the node: not allowed without --allow-privileged-pods")
 	}
 	nodes := f.RequireNodes(ctx, 2)
 	settings := readTiming(ctx, f.Client)
@@ -77,8 +84,11 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 		framework.Failf("%v", err)
 	}
 
+	tolerance := evictionToleration(ctx, f)
 	fault, err := faults.Plan(ctx, faults.Target{Client: f.Client, KindCluster: framework.Context.KindCluster, Kubeconfig: framework.Context.Kubeconfig, Context: framework.Context.KubeContext},
-		faults.Request{Kind: sc.fault, Node: victim, AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane})
+		faults.Request{Kind: sc.fault, Node: victim, AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane,
+			// A frozen kubelet must stay frozen past eviction and replacement.
+			AllowPrivilegedPods: framework.Context.AllowPrivilegedPods, Image: framework.Context.WorkloadImage, For: settings.GracePeriod + tolerance + time.Minute})
 	if err != nil {
 		ginkgo.Skip(fmt.Sprintf("cannot inject %s: %v", sc.fault, err))
 	}
@@ -106,7 +116,6 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 	}
 	obs.begin(injectedAt)
 
-	tolerance := evictionToleration(ctx, f)
 	notReadyBound := settings.GracePeriod + margin
 	evictBound := settings.GracePeriod + tolerance + margin
 	replaceBound := evictBound + framework.PodStartTimeout
@@ -149,6 +158,15 @@ func expectPhase(ctx ginkgo.SpecContext, obs *observer, sc scenario, victim, pha
 // expectNoFaultLeft checks the node itself, not only the journal.
 func expectNoFaultLeft(ctx context.Context, sc scenario, victim, entryID string) {
 	ginkgo.GinkgoHelper()
+	entries, _ := journal.List(framework.RunID())
+	for _, e := range entries {
+		if e.ID == entryID {
+			framework.Failf("%s: journal entry %s still present after revert", sc.fault, entryID)
+		}
+	}
+	if !sc.kindOnly {
+		return
+	}
 	n := kindnode.Node{Cluster: framework.Context.KindCluster, Name: victim}
 	if st, err := n.State(ctx); err != nil || st != "running" {
 		framework.Failf("%s: node container %s is %q after revert, want running (%v)", sc.fault, victim, st, err)
@@ -158,12 +176,6 @@ func expectNoFaultLeft(ctx context.Context, sc scenario, victim, entryID string)
 	}
 	if n.PartitionActive(ctx) {
 		framework.Failf("%s: partition rules still present on %s after revert", sc.fault, victim)
-	}
-	entries, _ := journal.List(framework.RunID())
-	for _, e := range entries {
-		if e.ID == entryID {
-			framework.Failf("%s: journal entry %s still present after revert", sc.fault, entryID)
-		}
 	}
 }
 

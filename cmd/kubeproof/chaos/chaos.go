@@ -3,8 +3,11 @@
 package chaos
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/kubeproof/kubeproof/chaos/faults"
 	"github.com/kubeproof/kubeproof/chaos/journal"
+	"github.com/kubeproof/kubeproof/fixtures"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 	"github.com/kubeproof/kubeproof/internal/kindcluster"
 	"github.com/kubeproof/kubeproof/internal/kube"
@@ -41,6 +45,11 @@ func newInject() *cobra.Command {
 				return exitcode.EnvironmentError(err)
 			}
 			t := faults.Target{Client: client, Kubeconfig: kubeconfig, Context: context, KindCluster: kindcluster.NameFromContext(client.ContextName)}
+			if r.Kind == "kubelet-freeze" && r.Image == "" && t.KindCluster != "" {
+				if r.Image, err = loadWorkload(c.Context(), t.KindCluster); err != nil {
+					return exitcode.EnvironmentError(err)
+				}
+			}
 			f, err := faults.Plan(c.Context(), t, r)
 			if err != nil {
 				if errors.Is(err, faults.ErrUnsafe) {
@@ -67,6 +76,9 @@ func newInject() *cobra.Command {
 	f.StringVar(&r.Selector, "selector", "", "label selector of pod-kill")
 	f.BoolVar(&r.AllowDisruptive, "allow-disruptive", false, "consent to break a cluster kubeproof did not create")
 	f.BoolVar(&r.AllowControlPlane, "allow-control-plane", false, "allow a control-plane node as the target")
+	f.BoolVar(&r.AllowPrivilegedPods, "allow-privileged-pods", false, "allow kubelet-freeze's privileged hostPID pod (works on any cluster)")
+	f.DurationVar(&r.For, "for", 2*time.Minute, "how long kubelet-freeze keeps the kubelet stopped (it resumes it by itself)")
+	f.StringVar(&r.Image, "workload-image", "", "workload image for kubelet-freeze (default on kind: built and side-loaded)")
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig (default: $KUBECONFIG, then ~/.kube/config)")
 	f.StringVar(&context, "context", "", "kubeconfig context")
 	f.StringVar(&runID, "run-id", "", "journal the fault under this run ID (default manual-<time>)")
@@ -122,4 +134,17 @@ func newRevert() *cobra.Command {
 	}
 	c.Flags().StringVar(&runID, "run-id", "", "only this run's faults")
 	return c
+}
+
+// loadWorkload builds the workload image and side-loads it into a kind cluster.
+func loadWorkload(ctx context.Context, cluster string) (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	img, err := fixtures.BuildWorkloadImage(ctx, filepath.Join(dir, "kubeproof"))
+	if err != nil {
+		return "", err
+	}
+	return img.Ref, img.LoadIntoKind(cluster)
 }

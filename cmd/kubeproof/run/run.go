@@ -42,6 +42,7 @@ Labels for --label-filter: ` + strings.Join(framework.KnownLabels(), ", "),
 	f.StringVar(&o.LabelFilter, "label-filter", "", "Ginkgo label filter, ANDed with the profile, e.g. 'area:networking && !cross-node'")
 	f.StringVar(&o.Focus, "focus", "", "run only checks whose name matches this regular expression")
 	f.BoolVar(&o.AllowDisruptive, "allow-disruptive", false, "consent to disruptive checks (node faults) on a cluster kubeproof did not create")
+	f.BoolVar(&o.AllowPrivilegedPods, "allow-privileged-pods", false, "let the kubelet-freeze scenario run a privileged hostPID pod (node faults on clusters that are not kind)")
 	f.IntVar(&o.Procs, "procs", 2, "parallel spec processes for non-disruptive checks")
 	f.DurationVar(&o.Timeout, "timeout", time.Hour, "bound for the whole run of the suites")
 	f.StringVar(&o.OutputDir, "output-dir", "", "where results.json, junit.xml and logs go (default ./kubeproof-results/RUN-ID)")

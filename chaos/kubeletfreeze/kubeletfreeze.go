@@ -1,0 +1,133 @@
+// Package kubeletfreeze stops a node's kubelet on any cluster, kind or
+// not, from a privileged pod in the host's PID namespace. The pod resumes
+// the kubelet itself after a fixed time, so the fault ends even if
+// kubeproof is killed; it is opt-in because it needs a privileged pod.
+package kubeletfreeze
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubeproof/kubeproof/chaos"
+)
+
+// Namespace holds the freezing pods; it allows privileged pods.
+const Namespace = "kubeproof-chaos"
+
+// Freeze stops the kubelet of Node for For.
+type Freeze struct {
+	Client kubernetes.Interface
+	Node   string
+	// Image is kubeproof's workload image, present or pullable on the node.
+	Image string
+	For   time.Duration
+	// Pod names the freezing pod; Deadline is when it resumes the kubelet
+	// at the latest (pod start bound included).
+	Pod        string
+	Deadline   time.Time
+	Kubeconfig string
+	Context    string
+}
+
+// startBound bounds the freezing pod's start.
+const startBound = 2 * time.Minute
+
+// freezeDelay lets the kubelet report the pod Running before the pod
+// freezes it: the report is how Inject knows the fault began.
+const freezeDelay = 3 * time.Second
+
+func (f *Freeze) Describe() string {
+	return fmt.Sprintf("stop the kubelet on node %s for %s (SIGSTOP from privileged hostPID pod %s/%s, which sends SIGCONT itself at the end); revert: wait until it has, then delete the pod", f.Node, f.For, Namespace, f.Pod)
+}
+
+// Plan names the pod and fixes the deadline; call it before journalling.
+func (f *Freeze) Plan() {
+	f.Pod = "freeze-kubelet-" + f.Node
+	if len(f.Pod) > 63 {
+		f.Pod = f.Pod[:63]
+	}
+	f.Deadline = time.Now().Add(startBound + f.For)
+}
+
+func (f *Freeze) Inject(ctx context.Context) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace, Labels: map[string]string{
+		"app.kubernetes.io/managed-by":       "kubeproof",
+		"pod-security.kubernetes.io/enforce": "privileged",
+	}}}
+	if _, err := f.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("cannot stop the kubelet on %s because namespace %s cannot be created: %w", f.Node, Namespace, err)
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: f.Pod, Labels: map[string]string{"app.kubernetes.io/managed-by": "kubeproof"}},
+		Spec: corev1.PodSpec{
+			NodeName:      f.Node,
+			HostPID:       true,
+			RestartPolicy: corev1.RestartPolicyNever,
+			Tolerations:   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+			Containers: []corev1.Container{{
+				Name: "freeze", Image: f.Image, ImagePullPolicy: corev1.PullIfNotPresent,
+				Args:            []string{"freeze", "--process", "kubelet", "--after", freezeDelay.String(), "--for", f.For.String()},
+				SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true), RunAsUser: ptr.To(int64(0))},
+			}},
+		},
+	}
+	_, err := f.Client.CoreV1().Pods(Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	if apierrors.IsForbidden(err) {
+		return fmt.Errorf("cannot stop the kubelet on %s because the cluster's policy forbids privileged hostPID pods: %w", f.Node, err)
+	}
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	var started time.Time
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, startBound, true, func(ctx context.Context) (bool, error) {
+		p, err := f.Client.CoreV1().Pods(Namespace).Get(ctx, f.Pod, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		if p.Status.Phase == corev1.PodFailed {
+			return false, fmt.Errorf("freezing pod %s/%s failed on %s", Namespace, f.Pod, f.Node)
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.State.Running != nil {
+				started = cs.State.Running.StartedAt.Time
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("freezing pod %s/%s did not start on %s within %s: %w", Namespace, f.Pod, f.Node, startBound, err)
+	}
+	// Return when the freeze begins: the pod stops the kubelet freezeDelay
+	// after its start, a known moment rather than a state to poll for.
+	time.Sleep(time.Until(started.Add(freezeDelay)))
+	return nil
+}
+
+// Revert waits for the pod to have resumed the kubelet (the pod ends, or
+// its deadline passes), then deletes it.
+func (f *Freeze) Revert(ctx context.Context) error {
+	_ = wait.PollUntilContextTimeout(ctx, time.Second, time.Until(f.Deadline)+time.Minute, true, func(ctx context.Context) (bool, error) {
+		p, err := f.Client.CoreV1().Pods(Namespace).Get(ctx, f.Pod, metav1.GetOptions{})
+		return apierrors.IsNotFound(err) || (err == nil && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed)) || time.Now().After(f.Deadline), nil
+	})
+	err := f.Client.CoreV1().Pods(Namespace).Delete(ctx, f.Pod, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+func (f *Freeze) Spec() chaos.Spec {
+	return chaos.Spec{Kind: "kubelet-freeze", Node: f.Node, Kubeconfig: f.Kubeconfig, Context: f.Context, Params: map[string]string{
+		"pod": f.Pod, "image": f.Image, "for": f.For.String(), "deadline": f.Deadline.UTC().Format(time.RFC3339),
+	}}
+}
