@@ -123,6 +123,14 @@ func (f *Freeze) Revert(ctx context.Context) error {
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
+	// The namespace goes with its last freezing pod: nothing stays behind.
+	pods, err := f.Client.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{})
+	if err == nil && len(pods.Items) == 0 {
+		err = f.Client.CoreV1().Namespaces().Delete(ctx, Namespace, metav1.DeleteOptions{})
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
 	return nil
 }
 
