@@ -42,7 +42,9 @@ run: node-image
 
 # Headless Chromium renders the HTML report in a test (Debian, as root).
 test-deps:
-	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || { echo "install chromium (Debian: apt-get install chromium)"; exit 1; }
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ] && \
+		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; }; } || \
+		{ echo "chromium is needed to test the HTML report: install it (Debian: apt-get install chromium)"; exit 1; }
 
 # Everything but the suites, which need a cluster (e2e runs them).
 unit: test-deps
