@@ -41,7 +41,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	var kindName string
 	if useKind {
 		kindName = "kubeproof-run-" + strings.ToLower(o.RunID)
-		fmt.Fprintf(out, "creating kind cluster %s (no cluster was given)\n", kindName)
+		fmt.Fprintf(out, "creating kind cluster %s for this run (deleted afterwards unless --keep-cluster)\n", kindName)
 		cl, err := kindcluster.Create(ctx, kindcluster.CreateOptions{
 			Name: kindName, Config: o.KindConfig, Image: o.KindImage, Out: out,
 			KubeconfigPath: filepath.Join(o.OutputDir, "kubeconfig"),
