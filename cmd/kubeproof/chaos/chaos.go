@@ -103,7 +103,7 @@ func newList() *cobra.Command {
 			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "RUN\tFAULT\tTARGET\tSINCE\tWHAT")
 			for _, e := range entries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.RunID, e.Spec.Kind, e.Spec.Node, e.InjectedAt.Local().Format(time.TimeOnly), e.Describe)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.RunID, e.Spec.Kind, target(e), e.InjectedAt.Local().Format(time.TimeOnly), e.Describe)
 			}
 			return tw.Flush()
 		},
@@ -121,7 +121,7 @@ func newRevert() *cobra.Command {
 		RunE: func(c *cobra.Command, _ []string) error {
 			done, err := faults.RevertAll(c.Context(), runID)
 			for _, e := range done {
-				fmt.Fprintf(c.OutOrStdout(), "reverted %s on %s (run %s)\n", e.Spec.Kind, e.Spec.Node, e.RunID)
+				fmt.Fprintf(c.OutOrStdout(), "reverted %s on %s (run %s)\n", e.Spec.Kind, target(e), e.RunID)
 			}
 			if err != nil {
 				return exitcode.EnvironmentError(err)
@@ -147,4 +147,12 @@ func loadWorkload(ctx context.Context, cluster string) (string, error) {
 		return "", err
 	}
 	return img.Ref, img.LoadIntoKind(cluster)
+}
+
+// target names what a fault hit: its node, or the pods of a pod-kill.
+func target(e journal.Entry) string {
+	if e.Spec.Node != "" {
+		return e.Spec.Node
+	}
+	return fmt.Sprintf("pods %s in %s", e.Spec.Params["selector"], e.Spec.Params["namespace"])
 }
