@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/onsi/ginkgo/v2"
+
+	"github.com/kubeproof/kubeproof/reporters/results"
 )
 
 // Report entry names the results model reads.
@@ -32,21 +34,12 @@ func Check(name, must string, args ...any) bool {
 	return ginkgo.It(name, append(args[:len(args)-1:len(args)-1], wrapped)...)
 }
 
-// Measurement is one figure a check measured.
-type Measurement struct {
-	Name  string  `json:"name"`
-	Value float64 `json:"value"`
-	Unit  string  `json:"unit"`
-	// Series holds a time series when the figure is a curve (for
-	// example surge counts over a rollout).
-	Series []Point `json:"series,omitempty"`
-}
-
-// Point is one sample of a series; T is seconds since its start.
-type Point struct {
-	T float64 `json:"t"`
-	V float64 `json:"v"`
-}
+// Measurement and Point are the results model's own types: what a check
+// records is what the results file carries.
+type (
+	Measurement = results.Measurement
+	Point       = results.Point
+)
 
 // Measure records a figure for the results file and the report.
 func Measure(name string, value float64, unit string) {
