@@ -49,6 +49,7 @@ var needed = func() []permission {
 	add("", "namespaces", "", "create", "delete", "list")
 	add("", "pods", "", "create", "delete", "get", "list", "watch", "update")
 	add("", "pods", "exec", "create")
+	add("", "pods", "eviction", "create")
 	add("", "pods", "log", "get")
 	add("", "services", "", "create", "delete", "get", "list")
 	add("", "nodes", "", "get", "list", "watch")
@@ -57,6 +58,7 @@ var needed = func() []permission {
 	add("discovery.k8s.io", "endpointslices", "", "list", "watch")
 	add("apps", "deployments", "", "create", "delete", "get", "list", "watch", "update", "patch")
 	add("apps", "replicasets", "", "create", "delete", "get", "list", "watch", "update", "patch")
+	add("policy", "poddisruptionbudgets", "", "create", "delete")
 	return out
 }()
 

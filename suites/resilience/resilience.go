@@ -72,7 +72,7 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 	fmt.Fprintf(ginkgo.GinkgoWriter, "node-monitor-grace-period %s (%s)\n", settings.GracePeriod, settings.Source)
 
 	replicas := 2 * len(nodes)
-	deploy := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace), webDeployment(int32(replicas)))
+	deploy := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace), webDeployment(int32(replicas), 2))
 	framework.Create(ctx, f, f.Services(), webService())
 	waitAvailable(ctx, f, deploy.Name, replicas)
 
@@ -277,8 +277,10 @@ func pickNodes(ctx context.Context, f *framework.Framework, schedulable []corev1
 	return "", ""
 }
 
-func webDeployment(replicas int32) *appsv1.Deployment {
-	pod := fixtures.ServerPod(fixtures.ServerOptions{Name: app, Image: framework.Context.WorkloadImage, ShutdownDelay: 2})
+// webDeployment spreads the app over the nodes; shutdownDelay (seconds)
+// keeps an evicted pod answering while its endpoint is withdrawn.
+func webDeployment(replicas int32, shutdownDelay int) *appsv1.Deployment {
+	pod := fixtures.ServerPod(fixtures.ServerOptions{Name: app, Image: framework.Context.WorkloadImage, ShutdownDelay: shutdownDelay})
 	pod.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{
 		MaxSkew: 1, TopologyKey: corev1.LabelHostname, WhenUnsatisfiable: corev1.ScheduleAnyway,
 		LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}},

@@ -21,14 +21,14 @@ import (
 	"github.com/kubeproof/kubeproof/reporters/results"
 )
 
-// TestChaosScenarios runs the node-stop, kubelet-stop and kubelet-freeze
-// (the privileged-pod path for clusters that are not kind) scenarios on a
+// TestChaosScenarios runs the node-stop, kubelet-stop, kubelet-freeze (the
+// privileged-pod path for clusters that are not kind) and drain scenarios on a
 // fast-recovery cluster that `kubeproof run --kind` creates and deletes,
 // and records each scenario's phase timings.
 func TestChaosScenarios(t *testing.T) {
 	t.Setenv("KUBEPROOF_JOURNAL_DIR", t.TempDir())
 	code, run, _ := kubeproofRun(t, "--kind", "--kind-config", "fast-recovery", "--profile", "certification",
-		"--allow-privileged-pods", "--label-filter", "chaos:node-stop || chaos:kubelet-stop || chaos:kubelet-freeze")
+		"--allow-privileged-pods", "--label-filter", "chaos:node-stop || chaos:kubelet-stop || chaos:kubelet-freeze || chaos:drain")
 	if code != 0 {
 		t.Fatalf("want exit 0, got %d", code)
 	}
@@ -48,8 +48,8 @@ func TestChaosScenarios(t *testing.T) {
 			phases[c.Name][m.Name] = m.Value
 		}
 	}
-	if len(phases) != 3 {
-		t.Fatalf("want 3 scenarios, got %v", phases)
+	if len(phases) != 4 {
+		t.Fatalf("want 4 scenarios, got %v", phases)
 	}
 	for name, p := range phases {
 		if _, ok := p["phase: replacements Ready on healthy nodes"]; !ok {

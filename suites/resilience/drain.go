@@ -1,0 +1,87 @@
+package resilience
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kubeproof/kubeproof/chaos/faults"
+	"github.com/kubeproof/kubeproof/suites/framework"
+)
+
+var _ = ginkgo.Describe("planned node maintenance", framework.AreaResilience, framework.Disruptive, ginkgo.Serial, func() {
+	f := framework.New("drain")
+
+	framework.Check("drain: pods move with their PodDisruptionBudget and the Service drops no request",
+		"Draining a node through the Eviction API MUST respect the workload's PodDisruptionBudget, move its pods to other nodes, and, with readiness probes and a shutdown delay, lose no request through its Service; uncordoning MUST make the node schedulable again.",
+		framework.ChaosDrain, framework.ProfileCertification,
+		func(ctx ginkgo.SpecContext) {
+			nodes := f.RequireNodes(ctx, 2)
+			replicas := 2 * len(nodes)
+			deploy := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace), webDeployment(int32(replicas), 5))
+			framework.Create(ctx, f, f.Services(), webService())
+			minAvailable := intstr.FromInt32(int32(replicas - 1))
+			framework.Create(ctx, f, f.Client.PolicyV1().PodDisruptionBudgets(f.Namespace), &policyv1.PodDisruptionBudget{
+				ObjectMeta: metav1.ObjectMeta{Name: app},
+				Spec: policyv1.PodDisruptionBudgetSpec{
+					MinAvailable: &minAvailable,
+					Selector:     &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}},
+				},
+			})
+			waitAvailable(ctx, f, deploy.Name, replicas)
+			trafficNode, victim := pickNodes(ctx, f, nodes)
+			traffic := framework.Create(ctx, f, f.Pods(), trafficPod(trafficNode))
+			if _, err := f.Client.WaitPodReady(ctx, f.Namespace, traffic.Name, framework.PodStartTimeout); err != nil {
+				framework.Failf("%v", err)
+			}
+			fault, err := faults.Plan(ctx, faults.Target{Client: f.Client, KindCluster: framework.Context.KindCluster, Kubeconfig: framework.Context.Kubeconfig, Context: framework.Context.KubeContext},
+				faults.Request{Kind: "drain", Node: victim, AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane})
+			if err != nil {
+				ginkgo.Skip(fmt.Sprintf("cannot drain: %v", err))
+			}
+			ginkgo.AddReportEntry(framework.EntryTargets, []string{victim})
+			fmt.Fprintf(ginkgo.GinkgoWriter, "plan: %s\n", fault.Describe())
+			obs := newObserver(f.Client, f.Namespace, victim, app, replicas)
+			ginkgo.DeferCleanup(obs.close)
+			trafficUntil(ctx, f, traffic.Name, time.Now().Add(3*time.Second))
+
+			injectedAt := time.Now()
+			obs.begin(injectedAt)
+			entry, err := faults.Inject(ctx, framework.RunID(), fault)
+			ginkgo.DeferCleanup(func(ctx ginkgo.SpecContext) {
+				if err := faults.Revert(ctx, entry); err != nil {
+					fmt.Fprintf(ginkgo.GinkgoWriter, "cleanup: %v (run `kubeproof chaos revert`)\n", err)
+				}
+			})
+			if err != nil {
+				framework.Failf("%v", err)
+			}
+			framework.Measure("drain duration (all pods evicted)", time.Since(injectedAt).Seconds(), "s")
+			expectPhase(ctx, obs, scenario{fault: "drain"}, victim, phaseEvicted, framework.PodStartTimeout, "the drain returned")
+			expectPhase(ctx, obs, scenario{fault: "drain"}, victim, phaseReplaced, 2*framework.PodStartTimeout, "pod start bound per PDB-paced eviction")
+			replacedAt := time.Now()
+			if err := faults.Revert(ctx, entry); err != nil {
+				framework.Failf("uncordon %s: %v", victim, err)
+			}
+			n, err := f.Client.CoreV1().Nodes().Get(ctx, victim, metav1.GetOptions{})
+			if err != nil || n.Spec.Unschedulable {
+				framework.Failf("drain: node %s still unschedulable after revert (%v)", victim, err)
+			}
+			intervals := trafficUntil(ctx, f, traffic.Name, time.Now().Add(5*time.Second))
+			failed, total := 0, 0
+			for _, iv := range intervals {
+				if time.UnixMilli(iv.Start).Before(injectedAt) {
+					continue
+				}
+				failed, total = failed+iv.Failed, total+iv.OK+iv.Failed
+			}
+			report(scenario{fault: "drain"}, obs, intervals, injectedAt, replacedAt)
+			if failed > 0 {
+				framework.Failf("drain of %s: %d of %d requests through Service %s failed while its pods moved; want none (PDB minAvailable %d, readiness probes, 5s shutdown delay)", victim, failed, total, app, replicas-1)
+			}
+		})
+})
