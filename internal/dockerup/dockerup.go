@@ -163,7 +163,8 @@ func installWrapper(o Options) error {
 }
 
 // dockerdRunning is true when a live dockerd holds the pid file, for
-// example one still starting up.
+// example one still starting up. A stale file (dockerd was killed, its pid
+// maybe reused) does not count.
 func dockerdRunning() bool {
 	raw, err := os.ReadFile("/var/run/docker.pid")
 	if err != nil {
@@ -173,7 +174,8 @@ func dockerdRunning() bool {
 	if err != nil || pid <= 0 {
 		return false
 	}
-	return syscall.Kill(pid, 0) == nil
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return err == nil && strings.TrimSpace(string(comm)) == "dockerd"
 }
 
 func startDockerd(o Options) error {
