@@ -9,8 +9,6 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kubeproof/kubeproof/fixtures"
 	"github.com/kubeproof/kubeproof/suites/framework"
@@ -84,15 +82,10 @@ func expectResolves(ctx ginkgo.SpecContext, f *framework.Framework, from *corev1
 		"%s from pod %s on %s: want %s, got %s", name, from.Name, from.Spec.NodeName, strings.Join(want, ","), &last)
 }
 
-// service selects pods labelled app=<name> on the workload's HTTP port.
+// service is the workload's HTTP Service for pods labelled app=<name>,
+// headless when asked.
 func service(name string, headless bool) *corev1.Service {
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: corev1.ServiceSpec{
-			Selector: map[string]string{"app": name},
-			Ports:    []corev1.ServicePort{{Name: "http", Port: fixtures.HTTPPort, TargetPort: intstr.FromInt32(fixtures.HTTPPort)}},
-		},
-	}
+	svc := fixtures.HTTPService(name)
 	if headless {
 		svc.Spec.ClusterIP = corev1.ClusterIPNone
 	}

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kubeproof/kubeproof/chaos/faults"
+	"github.com/kubeproof/kubeproof/fixtures"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
@@ -23,7 +24,7 @@ var _ = ginkgo.Describe("planned node maintenance", framework.AreaResilience, fr
 			nodes := f.RequireNodes(ctx, 2)
 			replicas := 2 * len(nodes)
 			deploy := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace), webDeployment(int32(replicas), 5))
-			framework.Create(ctx, f, f.Services(), webService())
+			framework.Create(ctx, f, f.Services(), fixtures.HTTPService(app))
 			minAvailable := intstr.FromInt32(int32(replicas - 1))
 			framework.Create(ctx, f, f.Client.PolicyV1().PodDisruptionBudgets(f.Namespace), &policyv1.PodDisruptionBudget{
 				ObjectMeta: metav1.ObjectMeta{Name: app},

@@ -10,7 +10,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeproof/kubeproof/chaos/faults"
@@ -73,7 +72,7 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 
 	replicas := 2 * len(nodes)
 	deploy := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace), webDeployment(int32(replicas), 2))
-	framework.Create(ctx, f, f.Services(), webService())
+	framework.Create(ctx, f, f.Services(), fixtures.HTTPService(app))
 	waitAvailable(ctx, f, deploy.Name, replicas)
 
 	// The traffic client runs where no fault goes: on the control plane
@@ -293,16 +292,6 @@ func webDeployment(replicas int32, shutdownDelay int) *appsv1.Deployment {
 			Replicas: ptr.To(replicas),
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: pod.Spec},
-		},
-	}
-}
-
-func webService() *corev1.Service {
-	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: app},
-		Spec: corev1.ServiceSpec{
-			Selector: map[string]string{"app": app},
-			Ports:    []corev1.ServicePort{{Name: "http", Port: fixtures.HTTPPort, TargetPort: intstr.FromInt32(fixtures.HTTPPort)}},
 		},
 	}
 }

@@ -27,7 +27,7 @@ func rollingUpdateUnderLoad(ctx context.Context, f *framework.Framework) {
 	// removed on every node: what a preStop delay does for real apps.
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
 		deployment("web", replicas, template("web", 5, version("v1")), rollingUpdate(1, 0)))
-	svc := framework.Create(ctx, f, f.Services(), service("web"))
+	svc := framework.Create(ctx, f, f.Services(), fixtures.HTTPService("web"))
 	client := startClient(ctx, f)
 	dw := watchDeployment(ctx, f, d.Name)
 	waitRolledOut(ctx, f, dw, d)
@@ -131,7 +131,7 @@ func replicaSets(sets []*appsv1.ReplicaSet) string {
 func rollsBack(ctx context.Context, f *framework.Framework) {
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
 		deployment("web", 2, template("web", 2, version("v1")), rollingUpdate(1, 0)))
-	svc := framework.Create(ctx, f, f.Services(), service("web"))
+	svc := framework.Create(ctx, f, f.Services(), fixtures.HTTPService("web"))
 	client := startClient(ctx, f)
 	dw := watchDeployment(ctx, f, d.Name)
 	waitRolledOut(ctx, f, dw, d)
@@ -310,7 +310,7 @@ func reportsStalledRollout(ctx context.Context, f *framework.Framework) {
 	spec := deployment("web", 2, template("web", 0), rollingUpdate(1, 0))
 	spec.Spec.ProgressDeadlineSeconds = ptr.To(int32(deadline))
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace), spec)
-	svc := framework.Create(ctx, f, f.Services(), service("web"))
+	svc := framework.Create(ctx, f, f.Services(), fixtures.HTTPService("web"))
 	client := startClient(ctx, f)
 	dw := watchDeployment(ctx, f, d.Name)
 	waitRolledOut(ctx, f, dw, d)

@@ -102,17 +102,6 @@ func rollingUpdate(maxSurge, maxUnavailable int) appsv1.DeploymentStrategy {
 	}
 }
 
-// service is a ClusterIP Service for app on the workload's HTTP port.
-func service(app string) *corev1.Service {
-	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: app},
-		Spec: corev1.ServiceSpec{
-			Selector: map[string]string{"app": app},
-			Ports:    []corev1.ServicePort{{Name: "http", Port: fixtures.HTTPPort, TargetPort: intstr.FromInt32(fixtures.HTTPPort)}},
-		},
-	}
-}
-
 func serviceURL(svc *corev1.Service, path string) string {
 	return "http://" + net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(svc.Spec.Ports[0].Port))) + path
 }

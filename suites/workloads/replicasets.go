@@ -31,7 +31,7 @@ func replacesDeletedPods(ctx context.Context, f *framework.Framework) {
 	// A short drain keeps a deleted pod answering until its endpoint is
 	// gone, so that the traffic shows the controller, not the app.
 	rs := framework.Create(ctx, f, f.Client.AppsV1().ReplicaSets(f.Namespace), replicaSet("web", replicas, template("web", 2)))
-	svc := framework.Create(ctx, f, f.Services(), service("web"))
+	svc := framework.Create(ctx, f, f.Services(), fixtures.HTTPService("web"))
 	client := startClient(ctx, f)
 	waitReplicaSetReady(ctx, f, rs)
 	waitServiceAnswers(ctx, f, client, svc)
@@ -121,7 +121,7 @@ func replace(ctx context.Context, f *framework.Framework, rs *appsv1.ReplicaSet,
 
 func restartsCrashedContainer(ctx context.Context, f *framework.Framework) {
 	rs := framework.Create(ctx, f, f.Client.AppsV1().ReplicaSets(f.Namespace), replicaSet("web", 2, template("web", 0)))
-	svc := framework.Create(ctx, f, f.Services(), service("web"))
+	svc := framework.Create(ctx, f, f.Services(), fixtures.HTTPService("web"))
 	client := startClient(ctx, f)
 	waitReplicaSetReady(ctx, f, rs)
 
