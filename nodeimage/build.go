@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kubeproof/kubeproof/internal/paths"
 )
 
 // DefaultKubernetesVersion is the version the default node image runs.
@@ -40,11 +42,7 @@ func (o *Options) defaults() error {
 		return err
 	}
 	if o.CacheDir == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			return err
-		}
-		o.CacheDir = filepath.Join(dir, "kubeproof")
+		o.CacheDir = paths.CacheDir()
 	}
 	if o.Mirror == "" {
 		o.Mirror = "http://deb.debian.org/debian"
@@ -53,7 +51,7 @@ func (o *Options) defaults() error {
 		o.Log = io.Discard
 	}
 	if o.SourceDir == "" {
-		dir, err := FindSourceDir()
+		dir, err := paths.SourceDir()
 		if err != nil {
 			return err
 		}

@@ -1,7 +1,6 @@
 package nodeimage
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -14,15 +13,12 @@ import (
 	"strings"
 )
 
-// modulePath identifies the kubeproof source tree.
-const modulePath = "github.com/kubeproof/kubeproof"
-
 // inputDirs are the parts of the source tree that end up in the node image;
 // a change to any file below them gives the image a new tag.
 var inputDirs = []string{
 	"nodeimage",
 	"cmd/kubeproof-net", "cmd/kubeproof-runc", "cmd/kubeproof-pause",
-	"internal/podnet", "internal/capfilter",
+	"cluster/dockerup/capfilter",
 }
 
 // Tag returns the image tag for a source tree and Kubernetes version:
@@ -91,44 +87,4 @@ func moduleDeps(sourceDir string) (string, error) {
 	}
 	sort.Strings(mods)
 	return strings.Join(mods, " "), nil
-}
-
-// FindSourceDir finds the kubeproof module root above the working
-// directory, or above the running executable.
-func FindSourceDir() (string, error) {
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	if exe, err := os.Executable(); err == nil {
-		starts = append(starts, filepath.Dir(exe))
-	}
-	for _, dir := range starts {
-		for {
-			if isModuleRoot(dir) {
-				return dir, nil
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
-	}
-	return "", fmt.Errorf("kubeproof source tree not found above the working directory: building a node image needs it (run from a clone of %s)", modulePath)
-}
-
-func isModuleRoot(dir string) bool {
-	f, err := os.Open(filepath.Join(dir, "go.mod"))
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); strings.HasPrefix(line, "module ") {
-			return strings.TrimSpace(strings.TrimPrefix(line, "module")) == modulePath
-		}
-	}
-	return false
 }

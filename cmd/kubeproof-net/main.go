@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/kubeproof/kubeproof/internal/podnet"
+	"github.com/kubeproof/kubeproof/nodeimage/podnet"
 )
 
 func main() {

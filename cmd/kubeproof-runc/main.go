@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/kubeproof/kubeproof/internal/capfilter"
+	"github.com/kubeproof/kubeproof/cluster/dockerup/capfilter"
 )
 
 func main() {

@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/suites/contract"
 )
 
 // dumpOnFailure records, for a failed spec, the namespace's events and the
@@ -25,7 +26,7 @@ func (f *Framework) dumpOnFailure(ctx context.Context) {
 	defer cancel()
 	text := Diagnostics(ctx, f.Client, f.Namespace)
 	fmt.Fprint(ginkgo.GinkgoWriter, text)
-	ginkgo.AddReportEntry(EntryDiagnostics, text, ginkgo.ReportEntryVisibilityNever)
+	ginkgo.AddReportEntry(contract.EntryDiagnostics, text, ginkgo.ReportEntryVisibilityNever)
 }
 
 // Diagnostics describes a namespace: pods (node, IP, readiness, why not),

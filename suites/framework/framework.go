@@ -13,7 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/kube"
 )
 
@@ -33,7 +33,7 @@ func New(baseName string) *Framework {
 	ginkgo.BeforeEach(func(ctx ginkgo.SpecContext) {
 		f.Client = client()
 		labels := RunLabels()
-		labels["kubeproof.io/spec"] = sanitize(f.BaseName)
+		labels[meta.LabelSpec] = sanitize(f.BaseName)
 		ns, err := f.Client.CreateNamespace(ctx, "kubeproof-"+sanitize(f.BaseName), labels)
 		if err != nil {
 			Failf("%v", err)
@@ -48,7 +48,7 @@ func New(baseName string) *Framework {
 
 // RunLabels are the labels every object of this run carries.
 func RunLabels() map[string]string {
-	return map[string]string{fixtures.LabelManagedBy: fixtures.ManagedBy, fixtures.LabelRunID: RunID()}
+	return meta.RunLabels(RunID())
 }
 
 // RunID is the run's ID: given by the runner, or derived from Ginkgo's
@@ -67,7 +67,7 @@ var (
 )
 
 func client() *kube.Client {
-	clientOnce.Do(func() { sharedC, clientErr = kube.NewClient(Context.Kubeconfig, Context.KubeContext) })
+	clientOnce.Do(func() { sharedC, clientErr = kube.NewClient(Context.Kubeconfig, Context.Context) })
 	if clientErr != nil {
 		Failf("cluster client: %v", clientErr)
 	}

@@ -2,14 +2,22 @@ package framework
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"strings"
+	"flag"
 
 	"github.com/onsi/ginkgo/v2"
 
-	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/chaos/kindnode"
+	"github.com/kubeproof/kubeproof/fixtures/workloadimage"
+	"github.com/kubeproof/kubeproof/suites/contract"
 )
+
+// Context is the run's settings: given by the runner, or by a person
+// running the suites with ginkgo, after `--`.
+var Context contract.Settings
+
+func init() {
+	Context.RegisterFlags(flag.CommandLine)
+}
 
 // Before any spec, one process makes sure the workload image is on the
 // nodes and hands its name to the others.
@@ -20,23 +28,16 @@ var _ = ginkgo.SynchronizedBeforeSuite(func(ctx context.Context) []byte {
 	c := client()
 	cluster := Context.KindCluster
 	if cluster == "" {
-		cluster, _ = strings.CutPrefix(c.ContextName, "kind-")
-		if cluster == c.ContextName {
-			Failf("no --workload-image, and context %q is not a kind cluster to side-load it into: push the workload image (make build; fixtures/workload) to a registry your nodes pull from and pass --workload-image", c.ContextName)
-		}
+		cluster = kindnode.ClusterFromContext(c.ContextName)
 	}
-	cache, err := os.UserCacheDir()
+	if cluster == "" {
+		Failf("no --workload-image, and context %q is not a kind cluster on this machine to side-load it into: push the workload image to a registry your nodes pull from and pass --workload-image", c.ContextName)
+	}
+	ref, err := workloadimage.OnKind(ctx, cluster)
 	if err != nil {
 		Failf("%v", err)
 	}
-	img, err := fixtures.BuildWorkloadImage(ctx, filepath.Join(cache, "kubeproof"))
-	if err != nil {
-		Failf("build workload image: %v", err)
-	}
-	if err := img.LoadIntoKind(cluster); err != nil {
-		Failf("%v", err)
-	}
-	return []byte(img.Ref)
+	return []byte(ref)
 }, func(image []byte) {
 	Context.WorkloadImage = string(image)
 })

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/fixtures/wire"
 	"github.com/kubeproof/kubeproof/internal/kube"
 )
 
@@ -67,33 +68,33 @@ func (f *Framework) exec(ctx context.Context, from *corev1.Pod, into any, args .
 }
 
 // HTTPGet sends one request from a pod.
-func (f *Framework) HTTPGet(ctx context.Context, from *corev1.Pod, url string, timeout time.Duration) fixtures.Result {
+func (f *Framework) HTTPGet(ctx context.Context, from *corev1.Pod, url string, timeout time.Duration) wire.Result {
 	ginkgo.GinkgoHelper()
-	var r fixtures.Result
+	var r wire.Result
 	f.exec(ctx, from, &r, "get", "--timeout", timeout.String(), url)
 	return r
 }
 
 // UDP sends one datagram from a pod and waits for the echo.
-func (f *Framework) UDP(ctx context.Context, from *corev1.Pod, addr, msg string, timeout time.Duration) fixtures.Result {
+func (f *Framework) UDP(ctx context.Context, from *corev1.Pod, addr, msg string, timeout time.Duration) wire.Result {
 	ginkgo.GinkgoHelper()
-	var r fixtures.Result
+	var r wire.Result
 	f.exec(ctx, from, &r, "udp", "--timeout", timeout.String(), addr, msg)
 	return r
 }
 
 // TCP sends a message over TCP from a pod and reads the echo.
-func (f *Framework) TCP(ctx context.Context, from *corev1.Pod, addr, msg string, timeout time.Duration) fixtures.Result {
+func (f *Framework) TCP(ctx context.Context, from *corev1.Pod, addr, msg string, timeout time.Duration) wire.Result {
 	ginkgo.GinkgoHelper()
-	var r fixtures.Result
+	var r wire.Result
 	f.exec(ctx, from, &r, "tcp", "--timeout", timeout.String(), addr, msg)
 	return r
 }
 
 // Resolve looks a name up from a pod.
-func (f *Framework) Resolve(ctx context.Context, from *corev1.Pod, name string) fixtures.Result {
+func (f *Framework) Resolve(ctx context.Context, from *corev1.Pod, name string) wire.Result {
 	ginkgo.GinkgoHelper()
-	var r fixtures.Result
+	var r wire.Result
 	f.exec(ctx, from, &r, "resolve", "--timeout", "5s", name)
 	return r
 }

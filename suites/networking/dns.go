@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/fixtures/wire"
+	"github.com/kubeproof/kubeproof/suites/contract"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
@@ -18,12 +20,12 @@ import (
 // CoreDNS kubernetes plugin watches the API, so seconds, not minutes.
 const dnsTimeout = 30 * time.Second
 
-var _ = ginkgo.Describe("cluster DNS", framework.AreaNetworking, framework.AreaDNS, func() {
+var _ = framework.Describe("cluster DNS", contract.AreaNetworking, contract.AreaDNS, func() {
 	f := framework.New("dns")
 
 	framework.Check("Service A records",
 		"A ClusterIP Service's name <service>.<namespace>.svc.cluster.local MUST resolve to its ClusterIP.",
-		framework.ProfileQuick, framework.ProfileCore,
+		contract.ProfileQuick, contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) {
 			pods := f.StartServers(ctx, framework.Server{Name: "client", Labels: map[string]string{"app": "web"}})
 			svc := framework.Create(ctx, f, f.Services(), service("web", false))
@@ -33,7 +35,7 @@ var _ = ginkgo.Describe("cluster DNS", framework.AreaNetworking, framework.AreaD
 
 	framework.Check("headless Service records",
 		"A headless Service's name MUST resolve to the IPs of its ready pods, and only those.",
-		framework.ProfileCore,
+		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) {
 			pods := f.StartServers(ctx,
 				framework.Server{Name: "web-0", Labels: map[string]string{"app": "web"}},
@@ -46,7 +48,7 @@ var _ = ginkgo.Describe("cluster DNS", framework.AreaNetworking, framework.AreaD
 
 	framework.Check("pod hostname and subdomain records",
 		"A pod with hostname H and subdomain S under a headless Service S MUST resolve as H.S.<namespace>.svc.cluster.local to its IP.",
-		framework.ProfileCore,
+		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) {
 			pods := f.StartServers(ctx,
 				framework.Server{Name: "db", Hostname: "db-0", Subdomain: "members", Labels: map[string]string{"app": "members"}},
@@ -58,7 +60,7 @@ var _ = ginkgo.Describe("cluster DNS", framework.AreaNetworking, framework.AreaD
 
 	framework.Check("partial names through search paths",
 		"From a pod, the short names <service> and <service>.<namespace> MUST resolve through the search path to the Service's ClusterIP.",
-		framework.ProfileCore,
+		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) {
 			pods := f.StartServers(ctx, framework.Server{Name: "client", Labels: map[string]string{"app": "web"}})
 			svc := framework.Create(ctx, f, f.Services(), service("web", false))
@@ -72,7 +74,7 @@ var _ = ginkgo.Describe("cluster DNS", framework.AreaNetworking, framework.AreaD
 func expectResolves(ctx ginkgo.SpecContext, f *framework.Framework, from *corev1.Pod, name string, want []string) {
 	ginkgo.GinkgoHelper()
 	slices.Sort(want)
-	var last fixtures.Result
+	var last wire.Result
 	gomega.Eventually(ctx, func() bool {
 		last = f.Resolve(ctx, from, name)
 		got := slices.Clone(last.Addresses)

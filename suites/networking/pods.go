@@ -10,7 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/fixtures/wire"
+	"github.com/kubeproof/kubeproof/suites/contract"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
@@ -18,12 +19,12 @@ import (
 // network: far above any healthy round trip, far below a hang.
 const requestTimeout = 2 * time.Second
 
-var _ = ginkgo.Describe("pod networking", framework.AreaNetworking, func() {
+var _ = framework.Describe("pod networking", contract.AreaNetworking, func() {
 	f := framework.New("networking")
 
 	framework.Check("pod-to-pod on the same node over HTTP and UDP",
 		"Two pods on the same node MUST reach each other by pod IP over TCP (HTTP) and UDP.",
-		framework.ProfileQuick, framework.ProfileCore,
+		contract.ProfileQuick, contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) {
 			var servers []framework.Server
 			for i, n := range f.RequireNodes(ctx, 1) {
@@ -43,7 +44,7 @@ var _ = ginkgo.Describe("pod networking", framework.AreaNetworking, func() {
 
 	framework.Check("pod-to-pod across every pair of nodes over HTTP and UDP",
 		"A pod on any node MUST reach a pod on every other node by pod IP over TCP (HTTP) and UDP, in both directions.",
-		framework.ProfileQuick, framework.ProfileCore, framework.CrossNode,
+		contract.ProfileQuick, contract.ProfileCore, contract.CrossNode,
 		func(ctx ginkgo.SpecContext) {
 			nodes := f.RequireNodes(ctx, 2)
 			var servers []framework.Server
@@ -61,7 +62,7 @@ var _ = ginkgo.Describe("pod networking", framework.AreaNetworking, func() {
 					}
 					checks += 2
 					failures = append(failures, exchange(ctx, f, from, to)...)
-					r := f.HTTPGet(ctx, from, hostnameURL(to.Status.PodIP, fixtures.HTTPPort), requestTimeout)
+					r := f.HTTPGet(ctx, from, hostnameURL(to.Status.PodIP, wire.HTTPPort), requestTimeout)
 					if r.OK {
 						total += r.LatencyMS
 						latencies = append(latencies, fmt.Sprintf("%.1f", r.LatencyMS))
@@ -78,7 +79,7 @@ var _ = ginkgo.Describe("pod networking", framework.AreaNetworking, func() {
 
 	framework.Check("node-to-pod and pod-to-node",
 		"A process in a node's network namespace MUST reach pods on every node, and a pod MUST reach every node's InternalIP.",
-		framework.ProfileCore, framework.CrossNode,
+		contract.ProfileCore, contract.CrossNode,
 		func(ctx ginkgo.SpecContext) {
 			nodes := f.RequireNodes(ctx, 2)
 			var servers []framework.Server
@@ -95,13 +96,13 @@ var _ = ginkgo.Describe("pod networking", framework.AreaNetworking, func() {
 					pod, host := pods[j], pods[i+1]
 					checks += 2
 					// node -> pod: from the node's network namespace to a pod.
-					if r := f.HTTPGet(ctx, host, hostnameURL(pod.Status.PodIP, fixtures.HTTPPort), requestTimeout); !r.OK || r.Body != pod.Name {
+					if r := f.HTTPGet(ctx, host, hostnameURL(pod.Status.PodIP, wire.HTTPPort), requestTimeout); !r.OK || r.Body != pod.Name {
 						failures = append(failures, fmt.Sprintf("node %s -> pod %s (%s on %s): %s", host.Spec.NodeName, pod.Name, pod.Status.PodIP, pod.Spec.NodeName, r))
 					}
 					// pod -> node: to the node's own address, served on the host network.
 					from := pods[i]
 					target := pods[j+1]
-					if r := f.HTTPGet(ctx, from, hostnameURL(target.Status.HostIP, fixtures.HTTPPort+1000), requestTimeout); !r.OK || r.Body != target.Name {
+					if r := f.HTTPGet(ctx, from, hostnameURL(target.Status.HostIP, wire.HTTPPort+1000), requestTimeout); !r.OK || r.Body != target.Name {
 						failures = append(failures, fmt.Sprintf("pod %s on %s -> node %s (%s): %s", from.Name, from.Spec.NodeName, target.Spec.NodeName, target.Status.HostIP, r))
 					}
 				}
@@ -113,14 +114,14 @@ var _ = ginkgo.Describe("pod networking", framework.AreaNetworking, func() {
 
 	framework.Check("a large payload crosses nodes intact",
 		"A 4 MiB HTTP response MUST cross from a pod on one node to a pod on another complete (no MTU or fragmentation loss).",
-		framework.ProfileCore, framework.CrossNode,
+		contract.ProfileCore, contract.CrossNode,
 		func(ctx ginkgo.SpecContext) {
 			nodes := f.RequireNodes(ctx, 2)
 			pods := f.StartServers(ctx,
 				framework.Server{Name: "sender", Node: nodes[0].Name},
 				framework.Server{Name: "receiver", Node: nodes[1].Name})
 			const size = 4 << 20
-			url := fmt.Sprintf("http://%s/bytes?n=%d", net.JoinHostPort(pods[0].Status.PodIP, fmt.Sprint(fixtures.HTTPPort)), size)
+			url := fmt.Sprintf("http://%s/bytes?n=%d", net.JoinHostPort(pods[0].Status.PodIP, fmt.Sprint(wire.HTTPPort)), size)
 			r := f.HTTPGet(ctx, pods[1], url, 20*time.Second)
 			if !r.OK || r.Bytes != size {
 				framework.Failf("pod receiver on %s <- %s from pod sender on %s: want %d bytes, got %d (%s)", pods[1].Spec.NodeName, url, pods[0].Spec.NodeName, size, r.Bytes, r)
@@ -130,7 +131,7 @@ var _ = ginkgo.Describe("pod networking", framework.AreaNetworking, func() {
 
 	framework.Check("pod IPs are unique and inside their node's PodCIDR",
 		"Every running pod that is not on the host network MUST have an IP no other pod has, inside its node's PodCIDR.",
-		framework.ProfileQuick, framework.ProfileCore,
+		contract.ProfileQuick, contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) {
 			// Our own pods make sure there is something on every node.
 			var servers []framework.Server
@@ -184,10 +185,10 @@ func exchange(ctx ginkgo.SpecContext, f *framework.Framework, from, to *corev1.P
 	ginkgo.GinkgoHelper()
 	var failures []string
 	where := fmt.Sprintf("%s on %s -> %s (%s on %s)", from.Name, from.Spec.NodeName, to.Name, to.Status.PodIP, to.Spec.NodeName)
-	if r := f.HTTPGet(ctx, from, hostnameURL(to.Status.PodIP, fixtures.HTTPPort), requestTimeout); !r.OK || r.Body != to.Name {
+	if r := f.HTTPGet(ctx, from, hostnameURL(to.Status.PodIP, wire.HTTPPort), requestTimeout); !r.OK || r.Body != to.Name {
 		failures = append(failures, fmt.Sprintf("%s HTTP: want %q, got %s", where, to.Name, r))
 	}
-	addr := net.JoinHostPort(to.Status.PodIP, fmt.Sprint(fixtures.UDPPort))
+	addr := net.JoinHostPort(to.Status.PodIP, fmt.Sprint(wire.UDPPort))
 	if r := f.UDP(ctx, from, addr, "ping", requestTimeout); !r.OK || r.Body != to.Name+" ping" {
 		failures = append(failures, fmt.Sprintf("%s UDP: want %q, got %s", where, to.Name+" ping", r))
 	}

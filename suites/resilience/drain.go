@@ -11,15 +11,16 @@ import (
 
 	"github.com/kubeproof/kubeproof/chaos/faults"
 	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/suites/contract"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
-var _ = ginkgo.Describe("planned node maintenance", framework.AreaResilience, framework.Disruptive, ginkgo.Serial, func() {
+var _ = framework.Describe("planned node maintenance", contract.AreaResilience, contract.Disruptive, ginkgo.Serial, func() {
 	f := framework.New("drain")
 
 	framework.Check("drain: pods move with their PodDisruptionBudget and the Service drops no request",
 		"Draining a node through the Eviction API MUST respect the workload's PodDisruptionBudget, move its pods to other nodes, and, with readiness probes and a shutdown delay, lose no request through its Service; uncordoning MUST make the node schedulable again.",
-		framework.ChaosDrain, framework.ProfileCertification,
+		contract.ChaosDrain, contract.ProfileCertification,
 		func(ctx ginkgo.SpecContext) {
 			nodes := f.RequireNodes(ctx, 2)
 			replicas := 2 * len(nodes)
@@ -39,12 +40,12 @@ var _ = ginkgo.Describe("planned node maintenance", framework.AreaResilience, fr
 			if _, err := f.Client.WaitPodReady(ctx, f.Namespace, traffic.Name, framework.PodStartTimeout); err != nil {
 				framework.Failf("%v", err)
 			}
-			fault, err := faults.Plan(ctx, faults.Target{Client: f.Client, KindCluster: framework.Context.KindCluster, Kubeconfig: framework.Context.Kubeconfig, Context: framework.Context.KubeContext},
+			fault, err := faults.Plan(ctx, faults.Target{Client: f.Client, KindCluster: framework.Context.KindCluster, Kubeconfig: framework.Context.Kubeconfig, Context: framework.Context.Context},
 				faults.Request{Kind: "drain", Node: victim, AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane})
 			if err != nil {
 				ginkgo.Skip(fmt.Sprintf("cannot drain: %v", err))
 			}
-			ginkgo.AddReportEntry(framework.EntryTargets, []string{victim})
+			ginkgo.AddReportEntry(contract.EntryTargets, []string{victim})
 			fmt.Fprintf(ginkgo.GinkgoWriter, "plan: %s\n", fault.Describe())
 			obs := newObserver(f.Client, f.Namespace, victim, app, replicas)
 			ginkgo.DeferCleanup(obs.close)

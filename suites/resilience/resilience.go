@@ -16,13 +16,15 @@ import (
 	"github.com/kubeproof/kubeproof/chaos/journal"
 	"github.com/kubeproof/kubeproof/chaos/kindnode"
 	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/fixtures/wire"
+	"github.com/kubeproof/kubeproof/suites/contract"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
 // scenario is one node fault and what it must lead to.
 type scenario struct {
 	fault string
-	label ginkgo.Labels
+	label contract.Label
 	must  string
 	// kindOnly faults act on the node container, reachable only on kind.
 	kindOnly bool
@@ -30,23 +32,23 @@ type scenario struct {
 
 // Scenarios in a slice, never a map: the order is part of the report.
 var scenarios = []scenario{
-	{"node-stop", framework.ChaosNodeStop,
+	{"node-stop", contract.ChaosNodeStop,
 		"When a worker node powers off, the control plane MUST mark it NotReady within node-monitor-grace-period, taint it, stop routing Service traffic to it, evict its pods after their toleration, and run replacements on healthy nodes; after the node returns it MUST be Ready and schedulable.", true},
-	{"kubelet-stop", framework.ChaosKubeletStop,
+	{"kubelet-stop", contract.ChaosKubeletStop,
 		"When a node's kubelet stops, the control plane MUST go through the same phases as for a lost node, and the node MUST recover once the kubelet starts again.", true},
-	{"node-pause", framework.ChaosNodePause,
+	{"node-pause", contract.ChaosNodePause,
 		"When a node hangs (all its processes frozen), the control plane MUST treat it as lost and recover the workload; once unfrozen the node MUST be Ready again.", true},
-	{"network-partition", framework.ChaosPartition,
+	{"network-partition", contract.ChaosPartition,
 		"When a node is cut off from the rest of the cluster, the control plane MUST treat it as lost and recover the workload elsewhere; once the partition heals the node MUST be Ready again.", true},
-	{"kubelet-freeze", framework.ChaosKubeletFreeze,
+	{"kubelet-freeze", contract.ChaosKubeletFreeze,
 		"When a node's kubelet hangs (on any cluster, managed ones included), the control plane MUST treat the node as lost and recover the workload; once the kubelet resumes the node MUST be Ready again.", false},
 }
 
-var _ = ginkgo.Describe("node failure recovery", framework.AreaResilience, framework.Disruptive, ginkgo.Serial, func() {
+var _ = framework.Describe("node failure recovery", contract.AreaResilience, contract.Disruptive, ginkgo.Serial, func() {
 	f := framework.New("resilience")
 	for _, sc := range scenarios {
 		framework.Check(sc.fault+": workload recovers and the node heals", sc.must,
-			sc.label, framework.ProfileCertification,
+			sc.label, contract.ProfileCertification,
 			func(ctx ginkgo.SpecContext) { runScenario(ctx, f, sc) })
 	}
 })
@@ -84,7 +86,7 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 	}
 
 	tolerance := evictionToleration(ctx, f)
-	fault, err := faults.Plan(ctx, faults.Target{Client: f.Client, KindCluster: framework.Context.KindCluster, Kubeconfig: framework.Context.Kubeconfig, Context: framework.Context.KubeContext},
+	fault, err := faults.Plan(ctx, faults.Target{Client: f.Client, KindCluster: framework.Context.KindCluster, Kubeconfig: framework.Context.Kubeconfig, Context: framework.Context.Context},
 		faults.Request{Kind: sc.fault, Node: victim, AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane,
 			// A frozen kubelet must stay frozen past eviction and replacement.
 			AllowPrivilegedPods: framework.Context.AllowPrivilegedPods, Image: framework.Context.WorkloadImage, For: settings.GracePeriod + tolerance + time.Minute})
@@ -92,7 +94,7 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 		ginkgo.Skip(fmt.Sprintf("cannot inject %s: %v", sc.fault, err))
 	}
 	// The exact target is recorded and printed before anything breaks.
-	ginkgo.AddReportEntry(framework.EntryTargets, []string{victim})
+	ginkgo.AddReportEntry(contract.EntryTargets, []string{victim})
 	fmt.Fprintf(ginkgo.GinkgoWriter, "plan: %s\n", fault.Describe())
 
 	obs := newObserver(f.Client, f.Namespace, victim, app, replicas)
@@ -178,7 +180,7 @@ func expectNoFaultLeft(ctx context.Context, sc scenario, victim, entryID string)
 	}
 }
 
-func report(sc scenario, obs *observer, intervals []fixtures.Interval, injectedAt, replacedAt time.Time) {
+func report(sc scenario, obs *observer, intervals []wire.Interval, injectedAt, replacedAt time.Time) {
 	for _, phase := range []string{phaseNotReady, phaseTainted, phaseEndpoints, phaseEvicted, phaseReplaced, phaseRecovered} {
 		if d, ok := obs.since(phase); ok {
 			framework.Measure("phase: "+phase, d.Seconds(), "s")
@@ -213,19 +215,19 @@ func report(sc scenario, obs *observer, intervals []fixtures.Interval, injectedA
 	}
 }
 
-func readTraffic(ctx context.Context, f *framework.Framework, pod string) []fixtures.Interval {
+func readTraffic(ctx context.Context, f *framework.Framework, pod string) []wire.Interval {
 	raw, err := f.Client.CoreV1().Pods(f.Namespace).GetLogs(pod, &corev1.PodLogOptions{}).DoRaw(ctx)
 	if err != nil {
 		return nil
 	}
-	intervals, _ := fixtures.ParseIntervals(string(raw))
+	intervals, _, _ := wire.ParseIntervals(string(raw))
 	return intervals
 }
 
 // trafficUntil waits until the traffic log covers the given moment.
-func trafficUntil(ctx ginkgo.SpecContext, f *framework.Framework, pod string, until time.Time) []fixtures.Interval {
+func trafficUntil(ctx ginkgo.SpecContext, f *framework.Framework, pod string, until time.Time) []wire.Interval {
 	ginkgo.GinkgoHelper()
-	var got []fixtures.Interval
+	var got []wire.Interval
 	gomega.Eventually(ctx, func() bool {
 		got = readTraffic(ctx, f, pod)
 		return len(got) > 0 && time.UnixMilli(got[len(got)-1].Start).After(until)
@@ -300,7 +302,7 @@ func webDeployment(replicas int32, shutdownDelay int) *appsv1.Deployment {
 // scenario can take, printing one JSON line per second to its log.
 func trafficPod(node string) *corev1.Pod {
 	p := fixtures.ServerPod(fixtures.ServerOptions{Name: "traffic", Image: framework.Context.WorkloadImage, Node: node, NoReadinessProbe: true})
-	p.Spec.Containers[0].Args = []string{"load", "--url", fmt.Sprintf("http://%s:%d/hostname", app, fixtures.HTTPPort),
+	p.Spec.Containers[0].Args = []string{"load", "--url", fmt.Sprintf("http://%s:%d/hostname", app, wire.HTTPPort),
 		fmt.Sprintf("--rate=%d", trafficRate), "--duration=30m", "--interval=1s", "--timeout=1s"}
 	p.Spec.Containers[0].Ports = nil
 	p.Spec.RestartPolicy = corev1.RestartPolicyNever

@@ -10,7 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/fixtures/wire"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
@@ -22,7 +22,7 @@ func clusterIPByIPAndName(ctx context.Context, f *framework.Framework) {
 	// The short name relies on the client's DNS search path, the
 	// name.namespace form on the svc.<domain> search entry.
 	for _, host := range []string{svc.Spec.ClusterIP, svc.Name + "." + svc.Namespace, svc.Name} {
-		expectHTTP(ctx, f, client, describe(svc)+" by "+host, hostURL(host, fixtures.HTTPPort, "/hostname"), want)
+		expectHTTP(ctx, f, client, describe(svc)+" by "+host, hostURL(host, wire.HTTPPort, "/hostname"), want)
 	}
 }
 
@@ -39,7 +39,7 @@ func rejectWithoutEndpoints(ctx context.Context, f *framework.Framework) {
 	url := clusterIPURL(svc)
 	// Until kube-proxy has programmed the reject rule, packets to the
 	// fresh ClusterIP go nowhere and time out.
-	var last fixtures.Result
+	var last wire.Result
 	if !eventually(ctx, programTimeout, poll, func() bool {
 		last = f.HTTPGet(ctx, client, url, requestTimeout)
 		return last.Error == "refused"
@@ -65,9 +65,9 @@ func hairpin(ctx context.Context, f *framework.Framework) {
 func multiPort(ctx context.Context, f *framework.Framework) {
 	backends, client := startBackends(ctx, f, 2, nil)
 	svc := framework.Create(ctx, f, f.Services(), service("multi",
-		servicePort("http", corev1.ProtocolTCP, fixtures.HTTPPort),
-		servicePort("tcp-echo", corev1.ProtocolTCP, fixtures.TCPPort),
-		servicePort("udp-echo", corev1.ProtocolUDP, fixtures.UDPPort)))
+		servicePort("http", corev1.ProtocolTCP, wire.HTTPPort),
+		servicePort("tcp-echo", corev1.ProtocolTCP, wire.TCPPort),
+		servicePort("udp-echo", corev1.ProtocolUDP, wire.UDPPort)))
 	want := podNames(backends)
 	waitHTTP(ctx, f, client, describe(svc)+" port http", clusterIPURL(svc), want)
 
@@ -75,19 +75,19 @@ func multiPort(ctx context.Context, f *framework.Framework) {
 	// ports need no waiting once HTTP answers.
 	const msg = "kubeproof"
 	addr := func(port int32) string { return net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(port))) }
-	if r := f.TCP(ctx, client, addr(fixtures.TCPPort), msg, requestTimeout); !r.OK || r.Body != msg {
-		framework.Failf("%s port tcp-echo (%d/TCP) from pod %s: want the echo %q, got %s", describe(svc), fixtures.TCPPort, client.Name, msg, r)
+	if r := f.TCP(ctx, client, addr(wire.TCPPort), msg, requestTimeout); !r.OK || r.Body != msg {
+		framework.Failf("%s port tcp-echo (%d/TCP) from pod %s: want the echo %q, got %s", describe(svc), wire.TCPPort, client.Name, msg, r)
 	}
 	// UDP may lose a datagram even on a healthy network, so a few are
 	// allowed; the echo starts with the name of the pod that answered.
-	var r fixtures.Result
+	var r wire.Result
 	for range 3 {
-		if r = f.UDP(ctx, client, addr(fixtures.UDPPort), msg, requestTimeout); r.OK {
+		if r = f.UDP(ctx, client, addr(wire.UDPPort), msg, requestTimeout); r.OK {
 			break
 		}
 	}
 	name, payload, _ := strings.Cut(r.Body, " ")
 	if !r.OK || payload != msg || !slices.Contains(want, name) {
-		framework.Failf("%s port udp-echo (%d/UDP) from pod %s: want \"<one of %v> %s\" in 3 datagrams, got %s", describe(svc), fixtures.UDPPort, client.Name, want, msg, r)
+		framework.Failf("%s port udp-echo (%d/UDP) from pod %s: want \"<one of %v> %s\" in 3 datagrams, got %s", describe(svc), wire.UDPPort, client.Name, want, msg, r)
 	}
 }

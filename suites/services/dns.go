@@ -8,7 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/fixtures/wire"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
@@ -28,7 +28,7 @@ func headlessResolvesReadyPods(ctx context.Context, f *framework.Framework) {
 		framework.Failf("EndpointSlices of headless Service %s/%s: want pod %s (readiness turned off) not ready within %s, got %s", svc.Namespace, svc.Name, unready.Name, programTimeout, eps)
 	}
 	want := podIPs(ready)
-	var last fixtures.Result
+	var last wire.Result
 	if !eventually(ctx, dnsTimeout, poll, func() bool {
 		last = f.Resolve(ctx, client, svc.Name)
 		return last.OK && sameSet(last.Addresses, want)
@@ -38,7 +38,7 @@ func headlessResolvesReadyPods(ctx context.Context, f *framework.Framework) {
 	}
 	for _, p := range ready {
 		expectHTTP(ctx, f, client, fmt.Sprintf("pod %s from DNS of headless Service %s/%s", p.Name, svc.Namespace, svc.Name),
-			hostURL(p.Status.PodIP, fixtures.HTTPPort, "/hostname"), []string{p.Name})
+			hostURL(p.Status.PodIP, wire.HTTPPort, "/hostname"), []string{p.Name})
 	}
 }
 
@@ -52,7 +52,7 @@ func externalName(ctx context.Context, f *framework.Framework) {
 		ObjectMeta: metav1.ObjectMeta{Name: "alias"},
 		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: fqdn},
 	})
-	var last fixtures.Result
+	var last wire.Result
 	if !eventually(ctx, dnsTimeout, poll, func() bool {
 		last = f.Resolve(ctx, client, alias.Name)
 		return last.OK && sameSet(last.Addresses, []string{target.Spec.ClusterIP})
@@ -61,7 +61,7 @@ func externalName(ctx context.Context, f *framework.Framework) {
 			alias.Name, alias.Namespace, alias.Name, fqdn, client.Name, target.Spec.ClusterIP, dnsTimeout, last)
 	}
 	waitHTTP(ctx, f, client, fmt.Sprintf("ExternalName Service %s/%s (-> %s)", alias.Namespace, alias.Name, fqdn),
-		hostURL(alias.Name, fixtures.HTTPPort, "/hostname"), podNames(backends))
+		hostURL(alias.Name, wire.HTTPPort, "/hostname"), podNames(backends))
 }
 
 func podIPs(pods []*corev1.Pod) []string {

@@ -16,7 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/fixtures/wire"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
@@ -41,7 +41,7 @@ const (
 // workload's HTTP port unless ports are given; specs adjust the rest.
 func service(name string, ports ...corev1.ServicePort) *corev1.Service {
 	if len(ports) == 0 {
-		ports = []corev1.ServicePort{servicePort("http", corev1.ProtocolTCP, fixtures.HTTPPort)}
+		ports = []corev1.ServicePort{servicePort("http", corev1.ProtocolTCP, wire.HTTPPort)}
 	}
 	return &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -102,9 +102,9 @@ func eventually(ctx context.Context, timeout, interval time.Duration, cond func(
 
 // pollHTTP sends GETs from a pod until one is answered by one of want,
 // for at most timeout, and returns the last answer.
-func pollHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, url string, want []string, timeout time.Duration) (fixtures.Result, bool) {
+func pollHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, url string, want []string, timeout time.Duration) (wire.Result, bool) {
 	ginkgo.GinkgoHelper()
-	var last fixtures.Result
+	var last wire.Result
 	ok := eventually(ctx, timeout, poll, func() bool {
 		last = f.HTTPGet(ctx, from, url, requestTimeout)
 		return last.OK && slices.Contains(want, last.Body)
@@ -177,7 +177,7 @@ func setReady(ctx context.Context, f *framework.Framework, from, pod *corev1.Pod
 	if ready {
 		path = "/ready/on"
 	}
-	url := hostURL(pod.Status.PodIP, fixtures.HTTPPort, path)
+	url := hostURL(pod.Status.PodIP, wire.HTTPPort, path)
 	if r := f.HTTPGet(ctx, from, url, requestTimeout); !r.OK {
 		framework.Failf("GET %s (pod %s) from pod %s: want HTTP 200, got %s", url, pod.Name, from.Name, r)
 	}

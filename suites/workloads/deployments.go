@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/fixtures/wire"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
@@ -341,7 +342,7 @@ func reportsStalledRollout(ctx context.Context, f *framework.Framework) {
 	}
 	if err != nil || got.Failed > 0 || got.OK == 0 || len(strangers) > 0 {
 		framework.Failf("%s from pod %s while Deployment %s was stalled: want every request answered by the old pods %s, got %s, answered by %s (%v)",
-			describeService(svc), client.Name, d.Name, strings.Join(names(oldPods), ", "), got, fixtures.Counts(got.Backends), err)
+			describeService(svc), client.Name, d.Name, strings.Join(names(oldPods), ", "), got, wire.Counts(got.Backends), err)
 	}
 }
 

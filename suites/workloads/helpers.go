@@ -20,6 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/fixtures/wire"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
@@ -107,7 +108,7 @@ func serviceURL(svc *corev1.Service, path string) string {
 }
 
 func podURL(p *corev1.Pod, path string) string {
-	return "http://" + net.JoinHostPort(p.Status.PodIP, strconv.Itoa(fixtures.HTTPPort)) + path
+	return "http://" + net.JoinHostPort(p.Status.PodIP, strconv.Itoa(wire.HTTPPort)) + path
 }
 
 // startClient starts the pod that sends traffic; it carries no app label,
@@ -145,7 +146,7 @@ func headStart(ctx context.Context, d time.Duration) {
 func waitServiceAnswers(ctx context.Context, f *framework.Framework, from *corev1.Pod, svc *corev1.Service) {
 	ginkgo.GinkgoHelper()
 	url := serviceURL(svc, "/hostname")
-	var last fixtures.Result
+	var last wire.Result
 	if !eventually(ctx, programTimeout, func() bool {
 		last = f.HTTPGet(ctx, from, url, requestTimeout)
 		return last.OK
@@ -331,7 +332,7 @@ func versions(iv interval) string {
 	if len(iv.Backends) == 0 {
 		return iv.String()
 	}
-	s := fixtures.Counts(iv.Backends)
+	s := wire.Counts(iv.Backends)
 	if iv.Failed > 0 {
 		s += "; " + iv.String()
 	}

@@ -12,12 +12,12 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/fixtures/wire"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
 // interval is one line of `workload load` output.
-type interval = fixtures.Interval
+type interval = wire.Interval
 
 // loadRun is `workload load` running in a client pod. The program prints
 // only when it ends, so a run has a fixed duration, sized to cover what

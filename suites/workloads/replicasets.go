@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/fixtures/wire"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
@@ -256,7 +257,7 @@ func checkSpread(rs *appsv1.ReplicaSet, pods []*corev1.Pod, nodes []corev1.Node)
 	}
 	if len(perNode) < 2 || slices.Max(n)-slices.Min(n) > 1 {
 		framework.Failf("ReplicaSet %s with %d pods and a spread constraint (maxSkew 1 over %s, DoNotSchedule) on %d schedulable nodes: want per-node counts within 1 of each other on at least 2 nodes, got %s",
-			rs.Name, len(pods), corev1.LabelHostname, len(nodes), fixtures.Counts(perNode))
+			rs.Name, len(pods), corev1.LabelHostname, len(nodes), wire.Counts(perNode))
 	}
 }
 

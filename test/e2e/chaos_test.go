@@ -15,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kubeproof/kubeproof/chaos/journal"
-	"github.com/kubeproof/kubeproof/internal/kindcluster"
+	"github.com/kubeproof/kubeproof/cluster/kindcluster"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/nodeimage"
 	"github.com/kubeproof/kubeproof/reporters/results"

@@ -12,9 +12,10 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubeproof/kubeproof/fixtures"
-	"github.com/kubeproof/kubeproof/internal/dockerup"
-	"github.com/kubeproof/kubeproof/internal/kindcluster"
+	"github.com/kubeproof/kubeproof/cluster/dockerup"
+	"github.com/kubeproof/kubeproof/cluster/kindcluster"
+	"github.com/kubeproof/kubeproof/fixtures/wire"
+	"github.com/kubeproof/kubeproof/fixtures/workloadimage"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/nodeimage"
 )
@@ -89,20 +90,13 @@ func TestClusterLifecycle(t *testing.T) {
 		}
 	}
 
-	img, err := fixtures.BuildWorkloadImage(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	measure("load workload image", func() error { return img.LoadIntoKind(name) })
+	var workload string
+	measure("build and load workload image", func() (err error) { workload, err = workloadimage.OnKind(ctx, name); return err })
 	ns := createNamespace(t, client, "lifecycle")
-	a := startServer(t, client, ns, "server-a", workers[0], img.Ref)
-	b := startServer(t, client, ns, "server-b", workers[1], img.Ref)
+	a := startServer(t, client, ns, "server-a", workers[0], workload)
+	b := startServer(t, client, ns, "server-b", workers[1], workload)
 
-	var dns struct {
-		OK        bool
-		Addresses []string
-		Detail    string
-	}
+	var dns wire.Result
 	execJSON(t, client, ns, a.Name, &dns, "/workload", "resolve", "kubernetes.default.svc.cluster.local")
 	if !dns.OK || len(dns.Addresses) == 0 || dns.Addresses[0] != "10.96.0.1" {
 		t.Errorf("kubernetes.default.svc.cluster.local from pod %s on %s: want 10.96.0.1, got %v (%s)", a.Name, a.Spec.NodeName, dns.Addresses, dns.Detail)

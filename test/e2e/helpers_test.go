@@ -16,12 +16,13 @@ import (
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 
 	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/kube"
 )
 
 func createNamespace(t *testing.T, c *kube.Client, prefix string) string {
 	t.Helper()
-	ns, err := c.CreateNamespace(context.Background(), "kubeproof-e2e-"+prefix, map[string]string{fixtures.LabelManagedBy: fixtures.ManagedBy})
+	ns, err := c.CreateNamespace(context.Background(), "kubeproof-e2e-"+prefix, map[string]string{meta.LabelManagedBy: meta.ManagedBy})
 	if err != nil {
 		t.Fatal(err)
 	}

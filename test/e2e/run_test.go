@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubeproof/kubeproof/internal/kindcluster"
+	"github.com/kubeproof/kubeproof/cluster/kindcluster"
+	"github.com/kubeproof/kubeproof/internal/paths"
 	"github.com/kubeproof/kubeproof/nodeimage"
 	"github.com/kubeproof/kubeproof/reporters/results"
 )
@@ -24,7 +25,7 @@ func kubeproofBin(t *testing.T) string {
 	if p := os.Getenv("KUBEPROOF_BIN"); p != "" {
 		return p
 	}
-	src, err := nodeimage.FindSourceDir()
+	src, err := paths.SourceDir()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,11 +3,8 @@
 package chaos
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,10 +13,12 @@ import (
 
 	"github.com/kubeproof/kubeproof/chaos/faults"
 	"github.com/kubeproof/kubeproof/chaos/journal"
-	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/chaos/kindnode"
+	"github.com/kubeproof/kubeproof/cmd/kubeproof/internal/cli"
+	"github.com/kubeproof/kubeproof/fixtures/workloadimage"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
-	"github.com/kubeproof/kubeproof/internal/kindcluster"
 	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/suites/contract"
 )
 
 // New returns the `chaos` command group.
@@ -31,7 +30,8 @@ func New() *cobra.Command {
 
 func newInject() *cobra.Command {
 	var r faults.Request
-	var kubeconfig, context, runID string
+	var target contract.Cluster
+	var runID string
 	c := &cobra.Command{
 		Use:   "inject FAULT",
 		Short: "Inject one fault: " + strings.Join(faults.Kinds, ", "),
@@ -40,13 +40,13 @@ func newInject() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			r.Kind = args[0]
-			client, err := kube.NewClient(kubeconfig, context)
+			client, err := kube.NewClient(target.Kubeconfig, target.Context)
 			if err != nil {
 				return exitcode.EnvironmentError(err)
 			}
-			t := faults.Target{Client: client, Kubeconfig: kubeconfig, Context: context, KindCluster: kindcluster.NameFromContext(client.ContextName)}
+			t := faults.Target{Client: client, Kubeconfig: target.Kubeconfig, Context: target.Context, KindCluster: kindnode.ClusterFromContext(client.ContextName)}
 			if r.Kind == "kubelet-freeze" && r.Image == "" && t.KindCluster != "" {
-				if r.Image, err = loadWorkload(c.Context(), t.KindCluster); err != nil {
+				if r.Image, err = workloadimage.OnKind(c.Context(), t.KindCluster); err != nil {
 					return exitcode.EnvironmentError(err)
 				}
 			}
@@ -79,8 +79,7 @@ func newInject() *cobra.Command {
 	f.BoolVar(&r.AllowPrivilegedPods, "allow-privileged-pods", false, "allow kubelet-freeze's privileged hostPID pod (works on any cluster)")
 	f.DurationVar(&r.For, "for", 2*time.Minute, "how long kubelet-freeze keeps the kubelet stopped (it resumes it by itself)")
 	f.StringVar(&r.Image, "workload-image", "", "workload image for kubelet-freeze (default on kind: built and side-loaded)")
-	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig (default: $KUBECONFIG, then ~/.kube/config)")
-	f.StringVar(&context, "context", "", "kubeconfig context")
+	cli.GoFlags(c, target.RegisterFlags)
 	f.StringVar(&runID, "run-id", "", "journal the fault under this run ID (default manual-<time>)")
 	return c
 }
@@ -134,19 +133,6 @@ func newRevert() *cobra.Command {
 	}
 	c.Flags().StringVar(&runID, "run-id", "", "only this run's faults")
 	return c
-}
-
-// loadWorkload builds the workload image and side-loads it into a kind cluster.
-func loadWorkload(ctx context.Context, cluster string) (string, error) {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	img, err := fixtures.BuildWorkloadImage(ctx, filepath.Join(dir, "kubeproof"))
-	if err != nil {
-		return "", err
-	}
-	return img.Ref, img.LoadIntoKind(cluster)
 }
 
 // target names what a fault hit: its node, or the pods of a pod-kill.

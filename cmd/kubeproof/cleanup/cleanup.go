@@ -7,28 +7,28 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/cmd/kubeproof/internal/cli"
+	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 	"github.com/kubeproof/kubeproof/internal/kube"
-	"github.com/kubeproof/kubeproof/internal/runner"
+	"github.com/kubeproof/kubeproof/runner"
+	"github.com/kubeproof/kubeproof/suites/contract"
 )
 
 // New returns the `cleanup` command.
 func New() *cobra.Command {
-	var kubeconfig, context, runID string
+	var target contract.Cluster
+	var runID string
 	c := &cobra.Command{
 		Use:   "cleanup",
 		Short: "Delete the namespaces kubeproof runs left in a cluster (only those kubeproof labelled)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			client, err := kube.NewClient(kubeconfig, context)
+			client, err := kube.NewClient(target.Kubeconfig, target.Context)
 			if err != nil {
 				return exitcode.EnvironmentError(err)
 			}
-			selector := fixtures.LabelManagedBy + "=" + fixtures.ManagedBy
-			if runID != "" {
-				selector = fixtures.LabelRunID + "=" + runID
-			}
+			selector := meta.ManagedSelector(runID)
 			left := runner.Cleanup(c.Context(), client, selector, 3*time.Minute)
 			for _, l := range left {
 				fmt.Fprintf(c.OutOrStdout(), "still present: %s\n", l)
@@ -40,8 +40,7 @@ func New() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig (default: $KUBECONFIG, then ~/.kube/config)")
-	c.Flags().StringVar(&context, "context", "", "kubeconfig context")
+	cli.GoFlags(c, target.RegisterFlags)
 	c.Flags().StringVar(&runID, "run-id", "", "only this run's objects (default: every kubeproof run's)")
 	return c
 }

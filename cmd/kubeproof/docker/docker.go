@@ -4,7 +4,7 @@ package docker
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/kubeproof/kubeproof/internal/dockerup"
+	"github.com/kubeproof/kubeproof/cluster/dockerup"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 )
 

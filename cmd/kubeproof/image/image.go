@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeproof/kubeproof/internal/exitcode"
+	"github.com/kubeproof/kubeproof/internal/paths"
 	"github.com/kubeproof/kubeproof/nodeimage"
 )
 
@@ -38,7 +39,7 @@ func New() *cobra.Command {
 		Short: "Print the tag the node image of this source tree has",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			dir, err := nodeimage.FindSourceDir()
+			dir, err := paths.SourceDir()
 			if err != nil {
 				return exitcode.EnvironmentError(err)
 			}

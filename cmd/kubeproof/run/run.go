@@ -2,13 +2,13 @@
 package run
 
 import (
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubeproof/kubeproof/internal/runner"
-	"github.com/kubeproof/kubeproof/suites/framework"
+	"github.com/kubeproof/kubeproof/cmd/kubeproof/internal/cli"
+	"github.com/kubeproof/kubeproof/runner"
+	"github.com/kubeproof/kubeproof/suites/contract"
 )
 
 // New returns the `run` command.
@@ -24,29 +24,24 @@ against a kind cluster created for the run and deleted after it.
 Exit codes: 0 every check passed; 1 a check failed; 2 bad flags or config;
 3 the cluster or the machine could not be used; 130 interrupted.
 
-Labels for --label-filter: ` + strings.Join(framework.KnownLabels(), ", "),
+Labels for --label-filter: ` + contract.LabelNames(),
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			_, err := runner.Run(c.Context(), o, c.OutOrStdout())
 			return err
 		},
 	}
+	cli.GoFlags(c, o.Settings.RegisterFlags, contract.Internal...)
 	f := c.Flags()
-	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to check (default: $KUBECONFIG, then ~/.kube/config)")
-	f.StringVar(&o.KubeContext, "context", "", "kubeconfig context (default: the current one)")
 	f.BoolVar(&o.Kind, "kind", false, "create a kind cluster for the run and delete it afterwards")
 	f.StringVar(&o.KindConfig, "kind-config", "", "kind topology for --kind: a file or single-node, three-node, fast-recovery (default three-node)")
 	f.StringVar(&o.KindImage, "kind-image", "", "node image for --kind (default: kubeproof's own)")
 	f.BoolVar(&o.KeepCluster, "keep-cluster", false, "keep the --kind cluster after the run")
-	f.StringVar(&o.Profile, "profile", "core", "what to check: quick (smoke, ~1 min), core (all non-disruptive), certification (everything; disruptive only with consent)")
+	f.StringVar(&o.Profile, "profile", contract.DefaultProfile, "what to check: quick (smoke, ~1 min), core (all non-disruptive), certification (everything; disruptive only with consent)")
 	f.StringVar(&o.LabelFilter, "label-filter", "", "Ginkgo label filter, ANDed with the profile, e.g. 'area:networking && !cross-node'")
 	f.StringVar(&o.Focus, "focus", "", "run only checks whose name matches this regular expression")
-	f.BoolVar(&o.AllowDisruptive, "allow-disruptive", false, "consent to disruptive checks (node faults) on a cluster kubeproof did not create")
-	f.BoolVar(&o.AllowPrivilegedPods, "allow-privileged-pods", false, "let the kubelet-freeze scenario run a privileged hostPID pod (node faults on clusters that are not kind)")
 	f.IntVar(&o.Procs, "procs", 2, "parallel spec processes for non-disruptive checks")
 	f.DurationVar(&o.Timeout, "timeout", time.Hour, "bound for the whole run of the suites")
 	f.StringVar(&o.OutputDir, "output-dir", "", "where results.json, junit.xml and logs go (default ./kubeproof-results/RUN-ID)")
-	f.StringVar(&o.WorkloadImage, "workload-image", "", "workload image in a registry the nodes can pull from (needed for clusters that are not kind)")
-	f.StringVar(&o.RunID, "run-id", "", "run ID that labels every object the run creates (default: a timestamp)")
 	return c
 }

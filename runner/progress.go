@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubeproof/kubeproof/suites/framework"
+	"github.com/kubeproof/kubeproof/suites/contract"
 )
 
 // progressTail prints the specs' progress file as it grows:
@@ -43,7 +43,7 @@ func (t *progressTail) poll() {
 			return // a partial line waits for the next poll
 		}
 		t.offset += int64(len(line))
-		var ev framework.ProgressEvent
+		var ev contract.ProgressEvent
 		if json.Unmarshal([]byte(line), &ev) != nil {
 			continue
 		}

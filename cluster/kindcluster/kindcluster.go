@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -16,7 +15,8 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
 
-	"github.com/kubeproof/kubeproof/internal/dockerup"
+	"github.com/kubeproof/kubeproof/cluster/dockerup"
+	"github.com/kubeproof/kubeproof/internal/paths"
 	"github.com/kubeproof/kubeproof/nodeimage"
 )
 
@@ -170,7 +170,7 @@ func Create(ctx context.Context, o CreateOptions) (*Cluster, error) {
 // resolveImage checks that the node image exists locally: nothing can be pulled.
 func resolveImage(ctx context.Context, image string) (string, error) {
 	if image == "" {
-		dir, err := nodeimage.FindSourceDir()
+		dir, err := paths.SourceDir()
 		if err != nil {
 			return "", fmt.Errorf("%w: %w (or pass --image)", ErrNoImage, err)
 		}
@@ -222,21 +222,4 @@ func clientFor(kubeconfig string) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
 	}
 	return kubernetes.NewForConfig(cfg)
-}
-
-// NameFromContext names the kind cluster behind a kubeconfig context, if
-// the context is kind's ("kind-<name>") and that cluster exists here.
-func NameFromContext(context string) string {
-	name, ok := strings.CutPrefix(context, "kind-")
-	if !ok {
-		return ""
-	}
-	clusters, err := List()
-	if err != nil {
-		return ""
-	}
-	if slices.Contains(clusters, name) {
-		return name
-	}
-	return ""
 }

@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kubeproof/kubeproof/internal/capfilter"
+	"github.com/kubeproof/kubeproof/cluster/dockerup/capfilter"
 	"github.com/kubeproof/kubeproof/internal/hostpkg"
 )
 

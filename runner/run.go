@@ -15,14 +15,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeproof/kubeproof/chaos/faults"
-	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/chaos/kindnode"
+	"github.com/kubeproof/kubeproof/cluster/kindcluster"
+	"github.com/kubeproof/kubeproof/fixtures/workloadimage"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
-	"github.com/kubeproof/kubeproof/internal/kindcluster"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/reporters/html"
 	"github.com/kubeproof/kubeproof/reporters/junit"
 	"github.com/kubeproof/kubeproof/reporters/results"
 	"github.com/kubeproof/kubeproof/reporters/summary"
+	"github.com/kubeproof/kubeproof/suites/contract"
 )
 
 // Version is kubeproof's version, set at build time.
@@ -37,7 +39,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	}
 	run := &results.Run{SchemaVersion: results.SchemaVersion, RunID: o.RunID, KubeproofVersion: Version, Profile: o.Profile, Focus: o.Focus, StartedAt: time.Now().UTC()}
 
-	useKind := o.Kind || (o.Kubeconfig == "" && o.KubeContext == "" && !kubeconfigAvailable())
+	useKind := o.Kind || (o.Kubeconfig == "" && o.Context == "" && !kubeconfigAvailable())
 	var kindName string
 	if useKind {
 		kindName = "kubeproof-run-" + strings.ToLower(o.RunID)
@@ -63,12 +65,12 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 			}()
 		}
 	}
-	client, err := kube.NewClient(o.Kubeconfig, o.KubeContext)
+	client, err := kube.NewClient(o.Kubeconfig, o.Context)
 	if err != nil {
 		return nil, exitcode.EnvironmentError(fmt.Errorf("%w: %v: pass --kubeconfig/--context, or --kind for a throwaway cluster", ErrUnusable, err))
 	}
 	if kindName == "" {
-		kindName = kindcluster.NameFromContext(client.ContextName)
+		kindName = kindnode.ClusterFromContext(client.ContextName)
 	}
 	version, err := preflight(ctx, client)
 	if err != nil {
@@ -78,26 +80,21 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	run.Cluster.KindClusterName, run.Cluster.CreatedByRunner = kindName, useKind
 	fingerprint(ctx, client, &run.Cluster)
 
-	image := o.WorkloadImage
-	if image == "" {
+	if o.WorkloadImage == "" {
 		if kindName == "" {
 			return nil, exitcode.UsageError(fmt.Errorf("the cluster is not a kind cluster, so kubeproof cannot side-load its workload image: push it to a registry the nodes can pull from (see README) and pass --workload-image"))
 		}
-		img, err := fixtures.BuildWorkloadImage(ctx, cacheDir())
-		if err != nil {
+		if o.WorkloadImage, err = workloadimage.OnKind(ctx, kindName); err != nil {
 			return nil, exitcode.EnvironmentError(err)
 		}
-		if err := img.LoadIntoKind(kindName); err != nil {
-			return nil, exitcode.EnvironmentError(err)
-		}
-		image = img.Ref
 	}
-	run.Cluster.WorkloadImage = image
+	run.Cluster.WorkloadImage = o.WorkloadImage
 
-	filter, leftOut := o.labelFilter(o.AllowDisruptive || useKind || ownCluster(ctx, client))
+	filter, leftOut := contract.Filter(o.Profile, o.LabelFilter, o.AllowDisruptive || useKind || ownCluster(ctx, client))
 	run.LabelFilter, run.LeftOut = filter, leftOut
 	before := nodeStates(ctx, client)
-	suiteErr := runSuites(ctx, o, suiteArgs{kubeconfig: o.Kubeconfig, context: o.KubeContext, image: image, kindCluster: kindName, filter: filter}, out)
+	o.KindCluster = kindName
+	suiteErr := runSuites(ctx, o, filter, out)
 	cleanupCtx := context.WithoutCancel(ctx)
 	run.Leftovers = append(run.Leftovers, sweep(cleanupCtx, client, o.RunID)...)
 	run.Leftovers = append(run.Leftovers, leftoverFaults(cleanupCtx, client, kindName, o.RunID, before)...)
@@ -150,33 +147,33 @@ func writeResults(run *results.Run, dir string) error {
 	return html.WriteFile(run, filepath.Join(dir, ReportFile))
 }
 
-type suiteArgs struct {
-	kubeconfig, context, image, kindCluster, filter string
-}
-
 // runSuites runs the compiled suites under the ginkgo CLI (parallel
 // processes) and prints progress as specs finish. On interrupt it hands
 // SIGINT to Ginkgo, which runs every registered cleanup before exiting.
-func runSuites(ctx context.Context, o Options, a suiteArgs, out io.Writer) error {
+func runSuites(ctx context.Context, o Options, filter string, out io.Writer) error {
 	ginkgo, suites, err := suiteBinaries(ctx)
 	if err != nil {
 		return err
 	}
-	abs, _ := filepath.Abs(o.OutputDir)
+	abs, err := filepath.Abs(o.OutputDir)
+	if err != nil {
+		return err
+	}
 	progress := filepath.Join(abs, progressFile)
-	_ = os.Remove(progress)
+	if err := os.Remove(progress); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	settings := o.Settings
+	settings.Kubeconfig, settings.ProgressFile = absOrEmpty(o.Kubeconfig), progress
 	args := []string{
-		fmt.Sprintf("--procs=%d", o.Procs), "--label-filter=" + a.filter,
+		fmt.Sprintf("--procs=%d", o.Procs), "--label-filter=" + filter,
 		"--json-report=" + ginkgoReport, "--output-dir=" + abs,
 		"--timeout=" + o.Timeout.String(), "--no-color", "--silence-skips",
 	}
 	if o.Focus != "" {
 		args = append(args, "--focus="+o.Focus)
 	}
-	args = append(args, suites, "--",
-		"--kubeconfig="+absOrEmpty(a.kubeconfig), "--context="+a.context, "--run-id="+o.RunID,
-		"--workload-image="+a.image, "--progress-file="+progress, "--kind-cluster="+a.kindCluster,
-		fmt.Sprintf("--allow-disruptive=%t", o.AllowDisruptive), fmt.Sprintf("--allow-privileged-pods=%t", o.AllowPrivilegedPods))
+	args = append(append(args, suites, "--"), settings.Args()...)
 	logFile, err := os.Create(filepath.Join(abs, ginkgoLog))
 	if err != nil {
 		return err
@@ -239,14 +236,6 @@ func kubeconfigAvailable() bool {
 	}
 	_, err = os.Stat(filepath.Join(home, ".kube", "config"))
 	return err == nil
-}
-
-func cacheDir() string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
-	}
-	return filepath.Join(dir, "kubeproof")
 }
 
 // ownCluster: a cluster kubeproof created (its nodes carry the mark) may be

@@ -7,7 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"github.com/kubeproof/kubeproof/nodeimage"
+	"github.com/kubeproof/kubeproof/internal/paths"
 )
 
 // The binaries shipped next to kubeproof (make build puts them in bin/).
@@ -26,11 +26,11 @@ func suiteBinaries(ctx context.Context) (ginkgo, suites string, err error) {
 			return g, s, nil
 		}
 	}
-	src, err := nodeimage.FindSourceDir()
+	src, err := paths.SourceDir()
 	if err != nil {
 		return "", "", fmt.Errorf("%s and %s not found next to kubeproof (make build puts them there): %w", ginkgoBinary, suitesBinary, err)
 	}
-	dir := filepath.Join(cacheDir(), "bin")
+	dir := filepath.Join(paths.CacheDir(), "bin")
 	ginkgo, suites = filepath.Join(dir, ginkgoBinary), filepath.Join(dir, suitesBinary)
 	for _, args := range [][]string{
 		{"build", "-o", ginkgo, "github.com/onsi/ginkgo/v2/ginkgo"},

@@ -8,7 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/kubeproof/kubeproof/fixtures"
+	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/kube"
 )
 
@@ -18,7 +18,7 @@ const sweepTimeout = 3 * time.Minute
 // sweep deletes whatever namespaces of this run are still there (a spec's
 // own cleanup normally got them first) and returns what remains.
 func sweep(ctx context.Context, c *kube.Client, runID string) []string {
-	return Cleanup(ctx, c, fixtures.LabelRunID+"="+runID, sweepTimeout)
+	return Cleanup(ctx, c, meta.LabelRunID+"="+runID, sweepTimeout)
 }
 
 // Cleanup deletes every namespace matching the label selector and waits

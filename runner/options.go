@@ -1,0 +1,59 @@
+package runner
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kubeproof/kubeproof/suites/contract"
+)
+
+// Options of one run: the settings the suites receive, and what only the
+// runner acts on.
+type Options struct {
+	contract.Settings
+
+	// Kind creates a kind cluster for the run and deletes it afterwards.
+	Kind        bool
+	KindConfig  string
+	KindImage   string
+	KeepCluster bool
+
+	Profile     string
+	LabelFilter string
+	Focus       string
+	Procs       int
+	Timeout     time.Duration
+
+	OutputDir string
+}
+
+// validate checks flags that need no cluster; its errors are usage errors.
+func (o *Options) validate() error {
+	if o.Profile == "" {
+		o.Profile = contract.DefaultProfile
+	}
+	if err := contract.ValidateProfile(o.Profile); err != nil {
+		return err
+	}
+	if err := contract.ValidateFilter(o.LabelFilter); err != nil {
+		return fmt.Errorf("--label-filter: %w", err)
+	}
+	if o.Procs < 1 {
+		return fmt.Errorf("--procs %d: want 1 or more", o.Procs)
+	}
+	if o.Kind && (o.Kubeconfig != "" || o.Context != "") {
+		return fmt.Errorf("--kind creates its own cluster: drop --kubeconfig/--context, or drop --kind to test that cluster")
+	}
+	if !o.Kind && o.KindConfig != "" {
+		return fmt.Errorf("--kind-config needs --kind")
+	}
+	if o.RunID == "" {
+		o.RunID = time.Now().UTC().Format("20060102-150405")
+	}
+	if o.OutputDir == "" {
+		o.OutputDir = filepath.Join("kubeproof-results", o.RunID)
+	}
+	return os.MkdirAll(o.OutputDir, 0o755)
+}

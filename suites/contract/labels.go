@@ -1,0 +1,80 @@
+package contract
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Label is one label a check may carry. Specs use these constants, never
+// strings, so a typo does not compile, and the runner rejects a
+// --label-filter that names anything else.
+type Label string
+
+// The registry.
+const (
+	AreaNetworking Label = "area:networking"
+	AreaServices   Label = "area:services"
+	AreaDNS        Label = "area:dns"
+	AreaWorkloads  Label = "area:workloads"
+	AreaResilience Label = "area:resilience"
+
+	ProfileQuick         Label = "profile:quick"
+	ProfileCore          Label = "profile:core"
+	ProfileCertification Label = "profile:certification"
+
+	// Disruptive checks break something cluster-wide (a node, a system
+	// component); they run Serial and only with consent.
+	Disruptive Label = "disruptive"
+	// CrossNode checks need at least two schedulable nodes.
+	CrossNode Label = "cross-node"
+
+	ChaosNodeStop    Label = "chaos:node-stop"
+	ChaosNodePause   Label = "chaos:node-pause"
+	ChaosKubeletStop Label = "chaos:kubelet-stop"
+	// ChaosKubeletFreeze works on any cluster, through a privileged pod.
+	ChaosKubeletFreeze Label = "chaos:kubelet-freeze"
+	ChaosPartition     Label = "chaos:network-partition"
+	ChaosDrain         Label = "chaos:drain"
+	ChaosPodKill       Label = "chaos:pod-kill"
+)
+
+// Labels lists the registry, sorted.
+var Labels = sorted(
+	AreaNetworking, AreaServices, AreaDNS, AreaWorkloads, AreaResilience,
+	ProfileQuick, ProfileCore, ProfileCertification,
+	Disruptive, CrossNode,
+	ChaosNodeStop, ChaosNodePause, ChaosKubeletStop, ChaosKubeletFreeze, ChaosPartition, ChaosDrain, ChaosPodKill,
+)
+
+func sorted(ls ...Label) []Label {
+	slices.Sort(ls)
+	return ls
+}
+
+// LabelNames lists the registry as strings, comma-separated.
+func LabelNames() string {
+	var names []string
+	for _, l := range Labels {
+		names = append(names, string(l))
+	}
+	return strings.Join(names, ", ")
+}
+
+var filterWord = regexp.MustCompile(`[a-z][a-z0-9-]*(:[a-z0-9-]+)?`)
+
+// ValidateFilter rejects a Ginkgo label filter that names a label outside
+// the registry: a typo would otherwise select nothing, silently.
+func ValidateFilter(filter string) error {
+	var unknown []string
+	for _, w := range filterWord.FindAllString(strings.ToLower(filter), -1) {
+		if !slices.Contains(Labels, Label(w)) {
+			unknown = append(unknown, w)
+		}
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("label filter %q names unknown labels %v; known: %s", filter, unknown, LabelNames())
+	}
+	return nil
+}

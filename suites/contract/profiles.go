@@ -1,0 +1,46 @@
+package contract
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Profiles select what a run checks.
+var Profiles = []string{"quick", "core", "certification"}
+
+// DefaultProfile is what a run checks when no profile is named.
+const DefaultProfile = "core"
+
+// ValidateProfile rejects a profile that does not exist.
+func ValidateProfile(p string) error {
+	if !slices.Contains(Profiles, p) {
+		return fmt.Errorf("--profile %q: want one of %s", p, strings.Join(Profiles, ", "))
+	}
+	return nil
+}
+
+// Filter combines a profile with the user's label filter into the one
+// Ginkgo runs, and says what the combination leaves out and why. Disruptive
+// checks run only with consent (the user's, or a cluster the run created).
+func Filter(profile, userFilter string, consented bool) (filter string, leftOut []string) {
+	var parts []string
+	switch profile {
+	case "quick":
+		parts = append(parts, string(ProfileQuick))
+		leftOut = append(leftOut, "checks outside the quick profile (use --profile core or certification)")
+	case "core":
+		parts = append(parts, "!"+string(Disruptive))
+		leftOut = append(leftOut, "disruptive checks: node faults and component outages (use --profile certification)")
+	case "certification":
+		if !consented {
+			parts = append(parts, "!"+string(Disruptive))
+			leftOut = append(leftOut, "disruptive checks: no consent to break this cluster (pass --allow-disruptive, or use --kind)")
+		}
+	}
+	if userFilter != "" {
+		parts = append(parts, "("+userFilter+")")
+		leftOut = append(leftOut, "checks outside --label-filter "+userFilter)
+	}
+	return strings.Join(parts, " && "), leftOut
+}
