@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubeproof/kubeproof/reporters/results"
 	"github.com/kubeproof/kubeproof/suites/contract"
 )
 
@@ -57,19 +58,9 @@ func (t *progressTail) poll() {
 		}
 		t.done++
 		elapsed := time.Since(t.start).Round(time.Second)
-		fmt.Fprintf(t.out, "[%3d/%d %6s] %-4s %s (%.1fs)\n", t.done, t.total, elapsed, stateWord(ev.State), ev.Spec, ev.Seconds)
+		fmt.Fprintf(t.out, "[%3d/%d %6s] %-4s %s (%.1fs)\n", t.done, t.total, elapsed, results.Mark(ev.State), ev.Spec, ev.Seconds)
 		if ev.Reason != "" {
 			fmt.Fprintf(t.out, "             %s\n", strings.SplitN(strings.TrimSpace(ev.Reason), "\n", 2)[0])
 		}
 	}
-}
-
-func stateWord(s string) string {
-	switch s {
-	case "passed":
-		return "PASS"
-	case "skipped":
-		return "SKIP"
-	}
-	return "FAIL"
 }

@@ -81,7 +81,7 @@ func (r *Report) WriteMarkdown(w io.Writer, o Options) error {
 	var b strings.Builder
 	title := "no regressions"
 	if n := len(r.Regressions); n > 0 {
-		title = fmt.Sprintf("❌ %d %s regressed", n, plural(n, "check"))
+		title = fmt.Sprintf("❌ %d %s regressed", n, figures.Plural(n, "check"))
 	}
 	fmt.Fprintf(&b, "### kubeproof diff: %s\n\nrun `%s` → run `%s`\n\n", title, r.Before, r.After)
 	if r.Empty() {
@@ -117,10 +117,3 @@ func orDash(s string) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
-}

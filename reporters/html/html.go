@@ -31,8 +31,8 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"number":   figures.Number,
 	"time":     formatTime,
 	"join":     strings.Join,
-	"verdict":  verdictLabel,
-	"plural":   plural,
+	"verdict":  results.Mark,
+	"plural":   func(n int, word string) string { return fmt.Sprintf("%d %s", n, figures.Plural(n, word)) },
 	"notEmpty": func(s []string) bool { return len(s) > 0 },
 }).Parse(pageTemplate))
 
@@ -251,21 +251,4 @@ func formatTime(t time.Time) string {
 		return "—"
 	}
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
-}
-
-func verdictLabel(v string) string {
-	switch v {
-	case results.Passed:
-		return "PASS"
-	case results.Failed:
-		return "FAIL"
-	}
-	return "SKIP"
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -6,15 +6,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kubeproof/kubeproof/suites/contract"
 	"github.com/onsi/ginkgo/v2/types"
-)
-
-// Report entry names the suites' framework writes (suites/framework/check.go).
-const (
-	entryMust        = "kubeproof.must"
-	entryMeasurement = "kubeproof.measurement"
-	entryDiagnostics = "kubeproof.diagnostics"
-	entryTargets     = "kubeproof.targets"
 )
 
 // LoadGinkgoReport reads the JSON report `ginkgo --json-report` wrote.
@@ -85,16 +78,16 @@ func checkFrom(s types.SpecReport) Check {
 	}
 	for _, e := range s.ReportEntries {
 		switch e.Name {
-		case entryMust:
+		case contract.EntryMust:
 			_ = json.Unmarshal([]byte(e.Value.AsJSON), &c.Must)
-		case entryDiagnostics:
+		case contract.EntryDiagnostics:
 			_ = json.Unmarshal([]byte(e.Value.AsJSON), &c.Diagnostics)
-		case entryTargets:
+		case contract.EntryTargets:
 			var t []string
 			if json.Unmarshal([]byte(e.Value.AsJSON), &t) == nil {
 				c.Targets = append(c.Targets, t...)
 			}
-		case entryMeasurement:
+		case contract.EntryMeasurement:
 			var m Measurement
 			if json.Unmarshal([]byte(e.Value.AsJSON), &m) == nil {
 				c.Measurements = append(c.Measurements, m)

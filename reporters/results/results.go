@@ -23,6 +23,18 @@ const (
 	Skipped = "skipped"
 )
 
+// Mark is a verdict's word in text views: PASS, SKIP, and FAIL for
+// anything else (Ginkgo's failed, panicked, timedout, interrupted...).
+func Mark(verdict string) string {
+	switch verdict {
+	case Passed:
+		return "PASS"
+	case Skipped:
+		return "SKIP"
+	}
+	return "FAIL"
+}
+
 // Run is the whole results file.
 type Run struct {
 	SchemaVersion    string    `json:"schemaVersion"`

@@ -29,7 +29,7 @@ func Write(w io.Writer, run *results.Run) {
 		if c.Verdict == results.Passed {
 			detail = figures(c)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fs\t%s\n", mark(c.Verdict), c.Area, c.Name, c.Seconds, detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fs\t%s\n", results.Mark(c.Verdict), c.Area, c.Name, c.Seconds, detail)
 	}
 	tw.Flush()
 	s := run.Summary
@@ -41,16 +41,6 @@ func Write(w io.Writer, run *results.Run) {
 	for _, l := range run.Leftovers {
 		fmt.Fprintf(w, "LEFTOVER: %s\n", l)
 	}
-}
-
-func mark(verdict string) string {
-	switch verdict {
-	case results.Passed:
-		return "PASS"
-	case results.Failed:
-		return "FAIL"
-	}
-	return "SKIP"
 }
 
 func figures(c results.Check) string {

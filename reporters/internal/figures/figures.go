@@ -61,3 +61,11 @@ func singular(unit string) string {
 	}
 	return unit
 }
+
+// Plural is word, with an s unless n is 1.
+func Plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
