@@ -61,6 +61,7 @@ lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/...
+	$(GO) test -count=1 ./internal/archtest
 
 clean:
 	rm -rf $(BIN) $(ARTIFACTS)
