@@ -14,7 +14,7 @@ import (
 )
 
 // TestSuites runs kubeproof's specs against the cluster of --kubeconfig
-// (see suites/framework/context.go for the flags):
+// (see suites/contract/settings.go for the flags):
 //
 //	ginkgo -p ./suites -- --kubeconfig ~/.kube/kubeproof-kubeproof.yaml
 func TestSuites(t *testing.T) {
