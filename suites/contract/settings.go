@@ -59,7 +59,7 @@ func (c *Cluster) RegisterFlags(fs *flag.FlagSet) { register(fs, c.settingFlags(
 
 func (s *Settings) settingFlags() []setting {
 	return append(s.Cluster.settingFlags(), []setting{
-		{"run-id", "KUBEPROOF_RUN_ID", "run ID that labels every object the run creates", &s.RunID},
+		{"run-id", "KUBEPROOF_RUN_ID", "run ID that labels every object the run creates (default: kubeproof run, a timestamp; plain ginkgo, from the random seed)", &s.RunID},
 		{"workload-image", "KUBEPROOF_WORKLOAD_IMAGE", "workload image in a registry the nodes can pull from (default: built here and side-loaded into the kind cluster)", &s.WorkloadImage},
 		{"progress-file", "KUBEPROOF_PROGRESS_FILE", "append one JSON line per finished check here", &s.ProgressFile},
 		{"kind-cluster", "KUBEPROOF_KIND_CLUSTER", "name of the kind cluster under test (enables node-level faults and image side-loading)", &s.KindCluster},
