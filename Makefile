@@ -14,8 +14,11 @@ ARTIFACTS ?= $(CURDIR)/_output
 
 all: build
 
+# The version results.json and `kubeproof version` carry.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
 build:
-	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+	$(GO) build -trimpath -ldflags '-X github.com/kubeproof/kubeproof/internal/version.Version=$(VERSION)' -o $(BIN)/ ./cmd/...
 	$(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/kubeproof-workload ./fixtures/workload
 	$(GO) build -o $(BIN)/ginkgo github.com/onsi/ginkgo/v2/ginkgo
 	$(GO) test -c -o $(BIN)/kubeproof-suites.test ./suites

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,10 +52,21 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--kind-config needs --kind")
 	}
 	if o.RunID == "" {
-		o.RunID = time.Now().UTC().Format("20060102-150405")
+		o.RunID = NewRunID(time.Now())
 	}
 	if o.OutputDir == "" {
 		o.OutputDir = filepath.Join("kubeproof-results", o.RunID)
 	}
 	return os.MkdirAll(o.OutputDir, 0o755)
+}
+
+// NewRunID names a run: its start time, readable in a listing, and a random
+// suffix, so that two runs started in the same second never share labels,
+// journal keys, output directories or kind cluster names.
+func NewRunID(now time.Time) string {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -20,15 +21,13 @@ import (
 	"github.com/kubeproof/kubeproof/fixtures/workloadimage"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/internal/version"
 	"github.com/kubeproof/kubeproof/reporters/html"
 	"github.com/kubeproof/kubeproof/reporters/junit"
 	"github.com/kubeproof/kubeproof/reporters/results"
 	"github.com/kubeproof/kubeproof/reporters/summary"
 	"github.com/kubeproof/kubeproof/suites/contract"
 )
-
-// Version is kubeproof's version, set at build time.
-var Version = "dev"
 
 // Run executes one run and returns its results; the error's exit code says
 // whether a check failed (1), the input was bad (2) or the cluster or
@@ -37,7 +36,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	if err := o.validate(); err != nil {
 		return nil, exitcode.UsageError(err)
 	}
-	run := &results.Run{SchemaVersion: results.SchemaVersion, RunID: o.RunID, KubeproofVersion: Version, Profile: o.Profile, Focus: o.Focus, StartedAt: time.Now().UTC()}
+	run := &results.Run{SchemaVersion: results.SchemaVersion, RunID: o.RunID, KubeproofVersion: version.Version, Profile: o.Profile, Focus: o.Focus, StartedAt: time.Now().UTC()}
 
 	useKind := o.Kind || (o.Kubeconfig == "" && o.Context == "" && !kubeconfigAvailable())
 	var kindName string
@@ -95,6 +94,9 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	before := nodeStates(ctx, client)
 	o.KindCluster = kindName
 	suiteErr := runSuites(ctx, o, filter, out)
+	if errors.Is(suiteErr, errKilled) {
+		return run, exitcode.WithCode(exitcode.Interrupted, fmt.Errorf("interrupted twice: the run's objects and faults may remain; remove them with `kubeproof chaos revert --run-id %s` and `kubeproof cleanup --run-id %s`", o.RunID, o.RunID))
+	}
 	cleanupCtx := context.WithoutCancel(ctx)
 	run.Leftovers = append(run.Leftovers, sweep(cleanupCtx, client, o.RunID)...)
 	run.Leftovers = append(run.Leftovers, leftoverFaults(cleanupCtx, client, kindName, o.RunID, before)...)
@@ -113,6 +115,8 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	summary.Write(out, run)
 	fmt.Fprintf(out, "results: %s\n", o.OutputDir)
 	switch {
+	case ctx.Err() != nil && len(run.Leftovers) > 0:
+		return run, exitcode.WithCode(exitcode.Interrupted, fmt.Errorf("interrupted; the run left behind: %s", strings.Join(run.Leftovers, "; ")))
 	case ctx.Err() != nil:
 		return run, exitcode.WithCode(exitcode.Interrupted, errors.New("interrupted: the run's objects were removed"))
 	case run.Summary.Failed > 0:
@@ -126,6 +130,10 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	}
 	return run, nil
 }
+
+// errKilled: the user interrupted twice and the specs were killed without
+// their cleanups.
+var errKilled = errors.New("killed on a second interrupt")
 
 // The files a run writes in its output directory.
 const (
@@ -192,6 +200,8 @@ func runSuites(ctx context.Context, o Options, filter string, out io.Writer) err
 	tail := newProgressTail(progress, out)
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
+	interrupt := ctx.Done()
+	var again chan os.Signal
 	interrupted := false
 	for {
 		select {
@@ -205,12 +215,24 @@ func runSuites(ctx context.Context, o Options, filter string, out io.Writer) err
 			return err
 		case <-tick.C:
 			tail.poll()
-		case <-ctx.Done():
-			if !interrupted {
-				interrupted = true
-				fmt.Fprintln(out, "interrupted: stopping specs and running their cleanups...")
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+		case <-interrupt:
+			// Once: Ginkgo runs every registered cleanup on SIGINT. A second
+			// signal means the user will not wait for them.
+			interrupt, interrupted = nil, true
+			again = make(chan os.Signal, 1)
+			signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(again)
+			fmt.Fprintln(out, "interrupted: stopping specs and running their cleanups (interrupt again to stop at once)...")
+			if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+				fmt.Fprintf(out, "warning: interrupt ginkgo: %v\n", err)
 			}
+		case <-again:
+			fmt.Fprintln(out, "interrupted again: killing the specs; `kubeproof chaos revert` and `kubeproof cleanup` remove what they leave")
+			if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+				fmt.Fprintf(out, "warning: kill ginkgo: %v\n", err)
+			}
+			<-done
+			return errKilled
 		}
 	}
 }
