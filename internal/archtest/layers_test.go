@@ -23,6 +23,7 @@ var layers = map[string]float64{
 	"cmd/kubeproof/cleanup":      0.5,
 	"cmd/kubeproof/image":        0.5,
 	"cmd/kubeproof/docker":       0.5,
+	"cmd/kubeproof/version":      0.5,
 	"cmd/kubeproof/internal":     0.9,
 	"fixtures/workload":          0, // a program: runs in every test pod
 	"runner":                     1,
