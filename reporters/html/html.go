@@ -11,12 +11,12 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/kubeproof/kubeproof/internal/atomicfile"
 	"github.com/kubeproof/kubeproof/reporters/internal/figures"
 	"github.com/kubeproof/kubeproof/reporters/results"
 )
@@ -55,7 +55,7 @@ func WriteFile(run *results.Run, path string) error {
 	if err := Write(run, &buf); err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := atomicfile.Write(path, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil

@@ -5,10 +5,10 @@ package junit
 import (
 	"encoding/xml"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
+	"github.com/kubeproof/kubeproof/internal/atomicfile"
 	"github.com/kubeproof/kubeproof/reporters/results"
 )
 
@@ -93,7 +93,7 @@ func Write(run *results.Run, path string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append([]byte(xml.Header), append(data, '\n')...), 0o644)
+	return atomicfile.Write(path, append([]byte(xml.Header), append(data, '\n')...), 0o644)
 }
 
 // details is what CI shows under a test case: the MUST and the figures.

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/kubeproof/kubeproof/internal/atomicfile"
 )
 
 // SchemaVersion identifies this file format; readers refuse other versions.
@@ -180,7 +182,7 @@ func (r *Run) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, data, 0o644)
+	return atomicfile.Write(path, data, 0o644)
 }
 
 // ErrInvalid marks a file that is not a readable kubeproof results file.
