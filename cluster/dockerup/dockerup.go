@@ -1,7 +1,9 @@
 // Package dockerup makes sure a Docker engine answers on this machine, and
-// that it can run kind's privileged node containers. On a Debian machine run
-// as root it installs and starts Debian's docker.io when none is there;
-// anywhere else it only checks and says what to install.
+// that it can run kind's privileged node containers. Only `kubeproof docker
+// up` (Ensure) changes the host: on a Debian machine run as root it
+// installs and starts Debian's docker.io when none is there, saying what it
+// will change before it does; anywhere else it only checks and says what to
+// install. Every other command only checks (Check).
 package dockerup
 
 import (
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"github.com/kubeproof/kubeproof/cluster/dockerup/capfilter"
+	"github.com/kubeproof/kubeproof/internal/atomicfile"
 	"github.com/kubeproof/kubeproof/internal/hostpkg"
 )
 
@@ -47,8 +50,18 @@ const (
 	startTimeout      = 90 * time.Second
 )
 
+// Check returns nil when a Docker engine answers, and otherwise an
+// ErrNoDocker that says how to start one; it changes nothing.
+func Check(ctx context.Context) error {
+	if _, err := engineVersion(ctx); err != nil {
+		return fmt.Errorf("%w answers (docker version: %v): start one with `kubeproof docker up` (as root on Debian it installs docker.io and registers kubeproof's runc wrapper, saying so first), or start yours", ErrNoDocker, oneLine(err))
+	}
+	return nil
+}
+
 // Ensure returns once a Docker engine answers. It is idempotent: with an
-// engine already running it changes nothing.
+// engine already running it changes nothing. Before changing the host it
+// prints the plan.
 func Ensure(ctx context.Context, o Options) error {
 	if o.LogPath == "" {
 		o.LogPath = defaultLogPath
@@ -60,31 +73,78 @@ func Ensure(ctx context.Context, o Options) error {
 		fmt.Fprintf(o.Log, "docker engine %s answers\n", version)
 		return warnIfCannotRunPrivileged(ctx, o.Log)
 	}
-	if _, err := exec.LookPath("dockerd"); err != nil {
-		if !hostpkg.CanInstall() {
-			return fmt.Errorf("%w: install Docker (https://docs.docker.com/engine/install/) and start it, or run as root on Debian so kubeproof can install docker.io", ErrNoDocker)
-		}
-		fmt.Fprintln(o.Log, "installing Debian's docker.io")
-		if err := hostpkg.Install(ctx, "docker.io"); err != nil {
-			return err
-		}
+	_, lookErr := exec.LookPath("dockerd")
+	install := lookErr != nil
+	if install && !hostpkg.CanInstall() {
+		return fmt.Errorf("%w: install Docker (https://docs.docker.com/engine/install/) and start it, or run as root on Debian so kubeproof can install docker.io", ErrNoDocker)
 	}
 	bounding, err := capfilter.CurrentBoundingSet()
 	if err != nil {
 		return err
 	}
-	if missing := bounding.Missing(); len(missing) > 0 {
-		fmt.Fprintf(o.Log, "capability bounding set lacks %s: registering the %s runtime wrapper\n", strings.Join(missing, ","), RuntimeName)
+	missing := bounding.Missing()
+	if len(missing) > 0 {
+		if err := checkDefaultRuntime(daemonJSONPath); err != nil {
+			return err
+		}
+	}
+	start := !dockerdRunning()
+	// The plan, before anything changes.
+	fmt.Fprintln(o.Log, "no Docker engine answers; kubeproof docker up will:")
+	if install {
+		fmt.Fprintln(o.Log, "  - install Debian's docker.io (apt-get)")
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(o.Log, "  - install %s and register it in %s as dockerd's default runtime (this machine's capability bounding set lacks %s, which privileged kind nodes need)\n",
+			filepath.Join(wrapperInstallDir, RuntimeName), daemonJSONPath, strings.Join(missing, ","))
+	}
+	if start {
+		fmt.Fprintf(o.Log, "  - start dockerd in the background, log in %s\n", o.LogPath)
+	}
+	if install {
+		if err := hostpkg.Install(ctx, "docker.io"); err != nil {
+			return err
+		}
+	}
+	if len(missing) > 0 {
 		if err := installWrapper(o); err != nil {
 			return err
 		}
 	}
-	if !dockerdRunning() {
+	if start {
 		if err := startDockerd(o); err != nil {
 			return err
 		}
 	}
 	return waitForEngine(ctx, o)
+}
+
+// checkDefaultRuntime refuses to replace a default runtime someone else
+// set in daemon.json: kubeproof registers its wrapper only beside runc.
+func checkDefaultRuntime(path string) error {
+	cfg, err := readDaemonJSON(path)
+	if err != nil {
+		return err
+	}
+	if def, _ := cfg["default-runtime"].(string); def != "" && def != RuntimeName && def != "runc" {
+		return fmt.Errorf("%s sets default-runtime %q: kubeproof will not replace it with its %s wrapper (kind's privileged nodes need it on this machine); remove that setting or add the wrapper yourself", path, def, RuntimeName)
+	}
+	return nil
+}
+
+func readDaemonJSON(path string) (map[string]any, error) {
+	cfg := map[string]any{}
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return cfg, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, fmt.Errorf("parse %s: %w (fix or remove it)", path, err)
+	}
+	return cfg, nil
 }
 
 func engineVersion(ctx context.Context) (string, error) {
@@ -132,14 +192,12 @@ func installWrapper(o Options) error {
 		return err
 	}
 	dst := filepath.Join(wrapperInstallDir, RuntimeName)
-	if err := writeFileAtomic(dst, data, 0o755); err != nil {
+	if err := atomicfile.Write(dst, data, 0o755); err != nil {
 		return err
 	}
-	cfg := map[string]any{}
-	if raw, err := os.ReadFile(daemonJSONPath); err == nil {
-		if err := json.Unmarshal(raw, &cfg); err != nil {
-			return fmt.Errorf("parse %s: %w (fix or remove it)", daemonJSONPath, err)
-		}
+	cfg, err := readDaemonJSON(daemonJSONPath)
+	if err != nil {
+		return err
 	}
 	runtimes, _ := cfg["runtimes"].(map[string]any)
 	if runtimes == nil {
@@ -155,7 +213,7 @@ func installWrapper(o Options) error {
 	if err := os.MkdirAll(filepath.Dir(daemonJSONPath), 0o755); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(daemonJSONPath, append(out, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(daemonJSONPath, append(out, '\n'), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.Log, "wrote %s (default runtime %s)\n", daemonJSONPath, dst)
@@ -215,13 +273,7 @@ func waitForEngine(ctx context.Context, o Options) error {
 	}
 }
 
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".kubeproof-tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 
 func lastLine(b []byte) string {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")

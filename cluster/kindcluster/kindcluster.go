@@ -90,7 +90,7 @@ func Create(ctx context.Context, o CreateOptions) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	if err := dockerup.Ensure(ctx, dockerup.Options{Log: io.Discard}); err != nil {
+	if err := dockerup.Check(ctx); err != nil {
 		return nil, err
 	}
 	image, err := resolveImage(ctx, o.Image)
