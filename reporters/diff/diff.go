@@ -51,19 +51,21 @@ type Move struct {
 type Report struct {
 	Before string `json:"before"` // run IDs
 	After  string `json:"after"`
-	// Regressions: passed before, failed after.
+	// Regressions: passed before, and failed, skipped or missing after
+	// (a check that no longer runs proves nothing any more).
 	Regressions []Change `json:"regressions"`
 	// Fixes: failed before, passed after.
 	Fixes   []Change `json:"fixes"`
-	Added   []Change `json:"added"`
+	Added []Change `json:"added"`
+	// Removed: checks that did not pass before and are missing after.
 	Removed []Change `json:"removed"`
-	// OtherChanges are the remaining verdict changes, to or from skipped:
-	// a different selection, not a different cluster.
+	// OtherChanges are the remaining verdict changes, from skipped, or
+	// failed to skipped: a different selection, not a different cluster.
 	OtherChanges []Change `json:"otherChanges"`
 	Moved        []Move   `json:"moved"`
 }
 
-// HasRegressions reports whether a check that passed before fails now.
+// HasRegressions reports whether a check that passed before does not now.
 func (r *Report) HasRegressions() bool { return len(r.Regressions) > 0 }
 
 // Empty reports whether the runs agree on every check and measurement.
@@ -89,7 +91,7 @@ func Compare(before, after *results.Run, o Options) *Report {
 		case !ok:
 			r.Added = append(r.Added, ch)
 			continue
-		case b.Verdict == results.Passed && a.Verdict == results.Failed:
+		case b.Verdict == results.Passed && a.Verdict != results.Passed:
 			r.Regressions = append(r.Regressions, ch)
 		case b.Verdict == results.Failed && a.Verdict == results.Passed:
 			r.Fixes = append(r.Fixes, ch)
@@ -99,9 +101,16 @@ func Compare(before, after *results.Run, o Options) *Report {
 		r.Moved = append(r.Moved, moves(b, a, o)...)
 	}
 	for _, b := range before.Checks {
-		if !seen[b.ID] {
-			r.Removed = append(r.Removed, Change{ID: b.ID, Area: b.Area, Name: b.Name, Before: b.Verdict, Reason: b.Reason})
+		if seen[b.ID] {
+			continue
 		}
+		ch := Change{ID: b.ID, Area: b.Area, Name: b.Name, Before: b.Verdict, Reason: b.Reason}
+		if b.Verdict == results.Passed {
+			ch.Reason = "not in the later run"
+			r.Regressions = append(r.Regressions, ch)
+			continue
+		}
+		r.Removed = append(r.Removed, ch)
 	}
 	return r
 }

@@ -57,14 +57,16 @@ func TestRegressionComesFirst(t *testing.T) {
 		find(t, after, "Service A records").ID = "renamed"
 	})
 	r := Compare(before, after, DefaultOptions)
-	if !r.HasRegressions() || len(r.Regressions) != 1 || r.Regressions[0].Name != regressing {
-		t.Fatalf("regressions = %+v, want exactly %q", r.Regressions, regressing)
+	// The renamed check passed before and is missing after: a regression
+	// too, after the one that failed.
+	if !r.HasRegressions() || len(r.Regressions) != 2 || r.Regressions[0].Name != regressing || r.Regressions[1].Name != "Service A records" || r.Regressions[1].After != "" {
+		t.Fatalf("regressions = %+v, want %q failed, then Service A records missing", r.Regressions, regressing)
 	}
 	if c := r.Regressions[0]; c.Before != results.Passed || c.After != results.Failed || !strings.Contains(c.Reason, "Timeout after 2s") {
 		t.Errorf("regression = %+v: want passed -> failed with AFTER's reason", c)
 	}
-	if len(r.Added) != 2 || len(r.Removed) != 1 {
-		t.Errorf("added %d (want the new and the renamed check), removed %d (want 1)", len(r.Added), len(r.Removed))
+	if len(r.Added) != 2 || len(r.Removed) != 0 {
+		t.Errorf("added %d (want the new and the renamed check), removed %d (want 0: the one that disappeared passed before)", len(r.Added), len(r.Removed))
 	}
 
 	var table bytes.Buffer
@@ -98,7 +100,7 @@ func TestRegressionComesFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	var decoded Report
-	if err := json.Unmarshal(js.Bytes(), &decoded); err != nil || len(decoded.Regressions) != 1 {
+	if err := json.Unmarshal(js.Bytes(), &decoded); err != nil || len(decoded.Regressions) != 2 {
 		t.Errorf("JSON output does not round-trip with its regression: %v\n%s", err, js.String())
 	}
 }
@@ -158,5 +160,29 @@ func TestMoveFromZero(t *testing.T) {
 	r := Compare(before, after, DefaultOptions)
 	if len(r.Moved) != 1 || !math.IsInf(r.Moved[0].Relative, 1) || r.Moved[0].Change != "from 0" {
 		t.Errorf("moved = %+v: want one move from 0", r.Moved)
+	}
+}
+
+func TestPassedToSkippedIsARegression(t *testing.T) {
+	before, after := pair(t, func(after *results.Run) {
+		c := find(t, after, "Service A records")
+		c.Verdict, c.Reason = results.Skipped, "needs 2 schedulable nodes, the cluster has 1"
+	})
+	r := Compare(before, after, DefaultOptions)
+	var names []string
+	skipped := false
+	for _, c := range r.Regressions {
+		names = append(names, c.Name+" "+c.After)
+		skipped = skipped || (c.Name == "Service A records" && c.After == results.Skipped)
+	}
+	if len(r.Regressions) != 2 || !skipped {
+		t.Errorf("regressions %v: want the failed check and Service A records passed -> skipped", names)
+	}
+	var table bytes.Buffer
+	if err := r.WriteTable(&table, DefaultOptions); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "needs 2 schedulable nodes") {
+		t.Errorf("the skipped regression must say why it was skipped:\n%s", table.String())
 	}
 }

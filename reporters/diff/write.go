@@ -37,7 +37,11 @@ func (r *Report) lines() []line {
 	var out []line
 	add := func(kind string, cs []Change) {
 		for _, c := range cs {
-			out = append(out, line{kind, c.Area, c.Name, orDash(c.Before), orDash(c.After), c.Reason})
+			after := c.After
+			if after == "" && c.Before != "" && kind == "REGRESSED" {
+				after = "missing"
+			}
+			out = append(out, line{kind, c.Area, c.Name, orDash(c.Before), orDash(after), c.Reason})
 		}
 	}
 	add("REGRESSED", r.Regressions)
