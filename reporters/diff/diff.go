@@ -55,7 +55,7 @@ type Report struct {
 	// (a check that no longer runs proves nothing any more).
 	Regressions []Change `json:"regressions"`
 	// Fixes: failed before, passed after.
-	Fixes   []Change `json:"fixes"`
+	Fixes []Change `json:"fixes"`
 	Added []Change `json:"added"`
 	// Removed: checks that did not pass before and are missing after.
 	Removed []Change `json:"removed"`
