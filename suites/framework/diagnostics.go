@@ -74,3 +74,48 @@ func indent(s string) string {
 	}
 	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ") + "\n"
 }
+
+// PodState says in a word or a few where a pod stands: "Ready",
+// "terminating", why it is not Ready, or "gone" for no pod.
+func PodState(p *corev1.Pod) string {
+	switch {
+	case p == nil:
+		return "gone"
+	case p.DeletionTimestamp != nil:
+		return "terminating"
+	case kube.PodReady(p):
+		return "Ready"
+	}
+	return kube.PodProblem(p)
+}
+
+// DescribePods prints pods for a failure line: "web-x on dev-worker:
+// Ready; web-y on ...", or "no pods".
+func DescribePods(pods []*corev1.Pod) string {
+	if len(pods) == 0 {
+		return "no pods"
+	}
+	var parts []string
+	for _, p := range pods {
+		parts = append(parts, fmt.Sprintf("%s on %s: %s", p.Name, p.Spec.NodeName, PodState(p)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// ListPods lists the spec's pods matching selector ("" for all).
+func (f *Framework) ListPods(ctx context.Context, selector string) ([]*corev1.Pod, error) {
+	list, err := f.Client.CoreV1().Pods(f.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, fmt.Errorf("list pods %s in %s: %w", selector, f.Namespace, err)
+	}
+	return Ptrs(list.Items), nil
+}
+
+// PodsNow describes the spec's pods matching selector, for a failure line.
+func (f *Framework) PodsNow(ctx context.Context, selector string) string {
+	pods, err := f.ListPods(ctx, selector)
+	if err != nil {
+		return err.Error()
+	}
+	return DescribePods(pods)
+}

@@ -17,11 +17,6 @@ import (
 	"github.com/kubeproof/kubeproof/internal/kube"
 )
 
-// PodStartTimeout bounds a test pod's start: the image is already on the
-// node, so this only covers scheduling, sandbox and container start on a
-// loaded 2-core machine.
-const PodStartTimeout = 2 * time.Minute
-
 // Server describes a workload server to start (see fixtures.ServerOptions);
 // Image defaults to the run's workload image.
 type Server = fixtures.ServerOptions
@@ -43,7 +38,7 @@ func (f *Framework) StartServers(ctx context.Context, servers ...Server) []*core
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i], errs[i] = f.Client.WaitPodReady(ctx, f.Namespace, s.Name, PodStartTimeout)
+			out[i], errs[i] = f.podReady(ctx, s.Name)
 		}()
 	}
 	wg.Wait()
@@ -53,6 +48,43 @@ func (f *Framework) StartServers(ctx context.Context, servers ...Server) []*core
 		}
 	}
 	return out
+}
+
+// WaitPodReady waits until a pod of the spec is Ready and returns it,
+// failing the spec with one line if it is not within PodStartTimeout.
+func (f *Framework) WaitPodReady(ctx context.Context, name string) *corev1.Pod {
+	ginkgo.GinkgoHelper()
+	p, err := f.podReady(ctx, name)
+	if err != nil {
+		Failf("%v", err)
+	}
+	return p
+}
+
+// podReady is WaitPodReady returning its one-line failure as an error, so
+// that pods started together can be waited for together.
+func (f *Framework) podReady(ctx context.Context, name string) (*corev1.Pod, error) {
+	var last *corev1.Pod
+	var lastErr error
+	if Poll(ctx, PodStartTimeout, 250*time.Millisecond, func(ctx context.Context) bool {
+		p, err := f.Client.CoreV1().Pods(f.Namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			lastErr = err
+			return false
+		}
+		last = p
+		return kube.PodReady(p)
+	}) {
+		return last, nil
+	}
+	why := "not found"
+	switch {
+	case last != nil:
+		why = PodState(last)
+	case lastErr != nil:
+		why = lastErr.Error()
+	}
+	return nil, fmt.Errorf("pod %s/%s: want Ready within %s%s, got %s", f.Namespace, name, PodStartTimeout, CutShort(ctx), oneLine(why))
 }
 
 // exec runs the workload binary in a pod and decodes its JSON answer.

@@ -1,17 +1,16 @@
 package networking
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
-	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubeproof/kubeproof/fixtures"
-	"github.com/kubeproof/kubeproof/fixtures/wire"
 	"github.com/kubeproof/kubeproof/suites/contract"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
@@ -74,14 +73,13 @@ var _ = framework.Describe("cluster DNS", contract.AreaNetworking, contract.Area
 func expectResolves(ctx ginkgo.SpecContext, f *framework.Framework, from *corev1.Pod, name string, want []string) {
 	ginkgo.GinkgoHelper()
 	slices.Sort(want)
-	var last wire.Result
-	gomega.Eventually(ctx, func() bool {
-		last = f.Resolve(ctx, from, name)
-		got := slices.Clone(last.Addresses)
-		slices.Sort(got)
-		return last.OK && slices.Equal(got, want)
-	}).WithTimeout(dnsTimeout).WithPolling(time.Second).Should(gomega.BeTrue(),
-		"%s from pod %s on %s: want %s, got %s", name, from.Name, from.Spec.NodeName, strings.Join(want, ","), &last)
+	framework.WaitFor(ctx, dnsTimeout, time.Second, fmt.Sprintf("%s from pod %s on %s", name, from.Name, from.Spec.NodeName), strings.Join(want, ","),
+		func(ctx context.Context) (bool, string) {
+			r := f.Resolve(ctx, from, name)
+			got := slices.Clone(r.Addresses)
+			slices.Sort(got)
+			return r.OK && slices.Equal(got, want), r.String()
+		})
 }
 
 // service is the workload's HTTP Service for pods labelled app=<name>,

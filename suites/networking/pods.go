@@ -15,10 +15,6 @@ import (
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
-// requestTimeout bounds one request between pods on this cluster's own
-// network: far above any healthy round trip, far below a hang.
-const requestTimeout = 2 * time.Second
-
 var _ = framework.Describe("pod networking", contract.AreaNetworking, func() {
 	f := framework.New("networking")
 
@@ -62,7 +58,7 @@ var _ = framework.Describe("pod networking", contract.AreaNetworking, func() {
 					}
 					checks += 2
 					failures = append(failures, exchange(ctx, f, from, to)...)
-					r := f.HTTPGet(ctx, from, hostnameURL(to.Status.PodIP, wire.HTTPPort), requestTimeout)
+					r := f.HTTPGet(ctx, from, framework.PodURL(to, "/hostname"), framework.RequestTimeout)
 					if r.OK {
 						total += r.LatencyMS
 						latencies = append(latencies, fmt.Sprintf("%.1f", r.LatencyMS))
@@ -96,13 +92,13 @@ var _ = framework.Describe("pod networking", contract.AreaNetworking, func() {
 					pod, host := pods[j], pods[i+1]
 					checks += 2
 					// node -> pod: from the node's network namespace to a pod.
-					if r := f.HTTPGet(ctx, host, hostnameURL(pod.Status.PodIP, wire.HTTPPort), requestTimeout); !r.OK || r.Body != pod.Name {
+					if r := f.HTTPGet(ctx, host, framework.PodURL(pod, "/hostname"), framework.RequestTimeout); !r.OK || r.Body != pod.Name {
 						failures = append(failures, fmt.Sprintf("node %s -> pod %s (%s on %s): %s", host.Spec.NodeName, pod.Name, pod.Status.PodIP, pod.Spec.NodeName, r))
 					}
 					// pod -> node: to the node's own address, served on the host network.
 					from := pods[i]
 					target := pods[j+1]
-					if r := f.HTTPGet(ctx, from, hostnameURL(target.Status.HostIP, wire.HTTPPort+1000), requestTimeout); !r.OK || r.Body != target.Name {
+					if r := f.HTTPGet(ctx, from, framework.HostURL(target.Status.HostIP, wire.HTTPPort+1000, "/hostname"), framework.RequestTimeout); !r.OK || r.Body != target.Name {
 						failures = append(failures, fmt.Sprintf("pod %s on %s -> node %s (%s): %s", from.Name, from.Spec.NodeName, target.Spec.NodeName, target.Status.HostIP, r))
 					}
 				}
@@ -121,7 +117,7 @@ var _ = framework.Describe("pod networking", contract.AreaNetworking, func() {
 				framework.Server{Name: "sender", Node: nodes[0].Name},
 				framework.Server{Name: "receiver", Node: nodes[1].Name})
 			const size = 4 << 20
-			url := fmt.Sprintf("http://%s/bytes?n=%d", net.JoinHostPort(pods[0].Status.PodIP, fmt.Sprint(wire.HTTPPort)), size)
+			url := framework.PodURL(pods[0], fmt.Sprintf("/bytes?n=%d", size))
 			r := f.HTTPGet(ctx, pods[1], url, 20*time.Second)
 			if !r.OK || r.Bytes != size {
 				framework.Failf("pod receiver on %s <- %s from pod sender on %s: want %d bytes, got %d (%s)", pods[1].Spec.NodeName, url, pods[0].Spec.NodeName, size, r.Bytes, r)
@@ -185,18 +181,14 @@ func exchange(ctx ginkgo.SpecContext, f *framework.Framework, from, to *corev1.P
 	ginkgo.GinkgoHelper()
 	var failures []string
 	where := fmt.Sprintf("%s on %s -> %s (%s on %s)", from.Name, from.Spec.NodeName, to.Name, to.Status.PodIP, to.Spec.NodeName)
-	if r := f.HTTPGet(ctx, from, hostnameURL(to.Status.PodIP, wire.HTTPPort), requestTimeout); !r.OK || r.Body != to.Name {
+	if r := f.HTTPGet(ctx, from, framework.PodURL(to, "/hostname"), framework.RequestTimeout); !r.OK || r.Body != to.Name {
 		failures = append(failures, fmt.Sprintf("%s HTTP: want %q, got %s", where, to.Name, r))
 	}
 	addr := net.JoinHostPort(to.Status.PodIP, fmt.Sprint(wire.UDPPort))
-	if r := f.UDP(ctx, from, addr, "ping", requestTimeout); !r.OK || r.Body != to.Name+" ping" {
+	if r := f.UDP(ctx, from, addr, "ping", framework.RequestTimeout); !r.OK || r.Body != to.Name+" ping" {
 		failures = append(failures, fmt.Sprintf("%s UDP: want %q, got %s", where, to.Name+" ping", r))
 	}
 	return failures
-}
-
-func hostnameURL(ip string, port int32) string {
-	return "http://" + net.JoinHostPort(ip, fmt.Sprint(port)) + "/hostname"
 }
 
 func inAny(ip net.IP, nets []*net.IPNet) bool {

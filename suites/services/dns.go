@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,25 +21,24 @@ func headlessResolvesReadyPods(ctx context.Context, f *framework.Framework) {
 	s := service("headless")
 	s.Spec.ClusterIP = corev1.ClusterIPNone
 	svc := framework.Create(ctx, f, f.Services(), s)
-	eps := watchSlices(ctx, f, svc)
+	eps := framework.WatchSlices(ctx, f, svc)
 	setReady(ctx, f, client, unready, false)
 	// DNS follows the EndpointSlices; waiting for them first keeps a slow
 	// slice update from being reported as a DNS fault.
-	if _, ok := eps.until(ctx, programTimeout, endpointIs(unready.Name, false)); !ok {
-		framework.Failf("EndpointSlices of headless Service %s/%s: want pod %s (readiness turned off) not ready within %s, got %s", svc.Namespace, svc.Name, unready.Name, programTimeout, eps)
+	if _, err := eps.Until(ctx, framework.ProgramTimeout, func(time.Time) bool { return endpointIs(eps, unready.Name, false) }); err != nil {
+		framework.Failf("EndpointSlices of headless Service %s/%s: want pod %s (readiness turned off) not ready within %s, got %s (%v)", svc.Namespace, svc.Name, unready.Name, framework.ProgramTimeout, endpointStates(eps), err)
 	}
 	want := podIPs(ready)
-	var last wire.Result
-	if !eventually(ctx, dnsTimeout, poll, func() bool {
-		last = f.Resolve(ctx, client, svc.Name)
-		return last.OK && sameSet(last.Addresses, want)
-	}) {
-		framework.Failf("DNS name %s of headless Service %s/%s from pod %s: want exactly the ready pods' IPs %v (not unready %s's %s) within %s, got %s",
-			svc.Name, svc.Namespace, svc.Name, client.Name, want, unready.Name, unready.Status.PodIP, dnsTimeout, last)
-	}
+	framework.WaitFor(ctx, dnsTimeout, poll,
+		fmt.Sprintf("DNS name %s of headless Service %s/%s from pod %s", svc.Name, svc.Namespace, svc.Name, client.Name),
+		fmt.Sprintf("exactly the ready pods' IPs %v (not unready %s's %s)", want, unready.Name, unready.Status.PodIP),
+		func(ctx context.Context) (bool, string) {
+			r := f.Resolve(ctx, client, svc.Name)
+			return r.OK && sameSet(r.Addresses, want), r.String()
+		})
 	for _, p := range ready {
 		expectHTTP(ctx, f, client, fmt.Sprintf("pod %s from DNS of headless Service %s/%s", p.Name, svc.Namespace, svc.Name),
-			hostURL(p.Status.PodIP, wire.HTTPPort, "/hostname"), []string{p.Name})
+			framework.PodURL(p, "/hostname"), []string{p.Name})
 	}
 }
 
@@ -52,16 +52,15 @@ func externalName(ctx context.Context, f *framework.Framework) {
 		ObjectMeta: metav1.ObjectMeta{Name: "alias"},
 		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: fqdn},
 	})
-	var last wire.Result
-	if !eventually(ctx, dnsTimeout, poll, func() bool {
-		last = f.Resolve(ctx, client, alias.Name)
-		return last.OK && sameSet(last.Addresses, []string{target.Spec.ClusterIP})
-	}) {
-		framework.Failf("DNS name %s of ExternalName Service %s/%s (-> %s) from pod %s: want the target's ClusterIP %s within %s, got %s",
-			alias.Name, alias.Namespace, alias.Name, fqdn, client.Name, target.Spec.ClusterIP, dnsTimeout, last)
-	}
+	framework.WaitFor(ctx, dnsTimeout, poll,
+		fmt.Sprintf("DNS name %s of ExternalName Service %s/%s (-> %s) from pod %s", alias.Name, alias.Namespace, alias.Name, fqdn, client.Name),
+		"the target's ClusterIP "+target.Spec.ClusterIP,
+		func(ctx context.Context) (bool, string) {
+			r := f.Resolve(ctx, client, alias.Name)
+			return r.OK && sameSet(r.Addresses, []string{target.Spec.ClusterIP}), r.String()
+		})
 	waitHTTP(ctx, f, client, fmt.Sprintf("ExternalName Service %s/%s (-> %s)", alias.Namespace, alias.Name, fqdn),
-		hostURL(alias.Name, wire.HTTPPort, "/hostname"), podNames(backends))
+		framework.HostURL(alias.Name, wire.HTTPPort, "/hostname"), framework.Names(backends))
 }
 
 func podIPs(pods []*corev1.Pod) []string {

@@ -3,15 +3,12 @@ package services
 import (
 	"context"
 	"fmt"
-	"net"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
-	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -21,13 +18,6 @@ import (
 )
 
 const (
-	// requestTimeout bounds one request inside the cluster, where a
-	// healthy answer takes milliseconds.
-	requestTimeout = 2 * time.Second
-	// programTimeout is a generous ceiling for a change (a new Service,
-	// an endpoint turning unready) to reach kube-proxy's rules on every
-	// node of a loaded 2-core machine; it normally takes about a second.
-	programTimeout = 30 * time.Second
 	// dnsTimeout leaves room for a resolver that caches answers for up
 	// to 30 s (kind's CoreDNS does not cache cluster.local, others may).
 	dnsTimeout = time.Minute
@@ -70,43 +60,13 @@ func startBackends(ctx context.Context, f *framework.Framework, n int, nodes []c
 	return pods[:n], pods[n]
 }
 
-func podNames(pods []*corev1.Pod) []string {
-	var out []string
-	for _, p := range pods {
-		out = append(out, p.Name)
-	}
-	return out
-}
-
-func hostURL(host string, port int32, path string) string {
-	return "http://" + net.JoinHostPort(host, strconv.Itoa(int(port))) + path
-}
-
-// clusterIPURL is the /hostname URL of a Service's first port on its ClusterIP.
-func clusterIPURL(svc *corev1.Service) string {
-	return hostURL(svc.Spec.ClusterIP, svc.Spec.Ports[0].Port, "/hostname")
-}
-
-// describe names a Service in failure messages: "Service ns/web (10.96.3.4)".
-func describe(svc *corev1.Service) string {
-	return fmt.Sprintf("Service %s/%s (%s)", svc.Namespace, svc.Name, svc.Spec.ClusterIP)
-}
-
-// eventually polls cond with Gomega until it holds or timeout passes and
-// reports whether it held. The caller fails with its own one-line message
-// naming what it last saw, which Gomega's multi-line report would not.
-func eventually(ctx context.Context, timeout, interval time.Duration, cond func() bool) bool {
-	g := gomega.NewGomega(func(string, ...int) {})
-	return g.Eventually(ctx, cond).WithTimeout(timeout).WithPolling(interval).Should(gomega.BeTrue())
-}
-
 // pollHTTP sends GETs from a pod until one is answered by one of want,
 // for at most timeout, and returns the last answer.
 func pollHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, url string, want []string, timeout time.Duration) (wire.Result, bool) {
 	ginkgo.GinkgoHelper()
-	var last wire.Result
-	ok := eventually(ctx, timeout, poll, func() bool {
-		last = f.HTTPGet(ctx, from, url, requestTimeout)
+	last := wire.Result{Error: "not tried"}
+	ok := framework.Poll(ctx, timeout, poll, func(ctx context.Context) bool {
+		last = f.HTTPGet(ctx, from, url, framework.RequestTimeout)
 		return last.OK && slices.Contains(want, last.Body)
 	})
 	return last, ok
@@ -116,15 +76,15 @@ func pollHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, url
 // and rules take a moment to be programmed.
 func waitHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, what, url string, want []string) {
 	ginkgo.GinkgoHelper()
-	if r, ok := pollHTTP(ctx, f, from, url, want, programTimeout); !ok {
-		framework.Failf("%s at %s from pod %s: want HTTP 200 from one of %v within %s, got %s", what, url, from.Name, want, programTimeout, r)
+	if r, ok := pollHTTP(ctx, f, from, url, want, framework.ProgramTimeout); !ok {
+		framework.Failf("%s at %s from pod %s: want HTTP 200 from one of %v within %s%s, got %s", what, url, from.Name, want, framework.ProgramTimeout, framework.CutShort(ctx), r)
 	}
 }
 
 // expectHTTP sends one GET and requires an answer from one of want.
 func expectHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, what, url string, want []string) {
 	ginkgo.GinkgoHelper()
-	if r := f.HTTPGet(ctx, from, url, requestTimeout); !r.OK || !slices.Contains(want, r.Body) {
+	if r := f.HTTPGet(ctx, from, url, framework.RequestTimeout); !r.OK || !slices.Contains(want, r.Body) {
 		framework.Failf("%s at %s from pod %s: want HTTP 200 from one of %v, got %s", what, url, from.Name, want, r)
 	}
 }
@@ -137,7 +97,7 @@ func send(ctx context.Context, f *framework.Framework, from *corev1.Pod, url str
 	ginkgo.GinkgoHelper()
 	t := tally{}
 	for range n {
-		r := f.HTTPGet(ctx, from, url, requestTimeout)
+		r := f.HTTPGet(ctx, from, url, framework.RequestTimeout)
 		if r.OK {
 			t[r.Body]++
 		} else {
@@ -177,8 +137,8 @@ func setReady(ctx context.Context, f *framework.Framework, from, pod *corev1.Pod
 	if ready {
 		path = "/ready/on"
 	}
-	url := hostURL(pod.Status.PodIP, wire.HTTPPort, path)
-	if r := f.HTTPGet(ctx, from, url, requestTimeout); !r.OK {
+	url := framework.PodURL(pod, path)
+	if r := f.HTTPGet(ctx, from, url, framework.RequestTimeout); !r.OK {
 		framework.Failf("GET %s (pod %s) from pod %s: want HTTP 200, got %s", url, pod.Name, from.Name, r)
 	}
 	return time.Now()

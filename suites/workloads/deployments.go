@@ -30,21 +30,21 @@ func rollingUpdateUnderLoad(ctx context.Context, f *framework.Framework) {
 		deployment("web", replicas, template("web", 5, version("v1")), rollingUpdate(1, 0)))
 	svc := framework.Create(ctx, f, f.Services(), fixtures.HTTPService("web"))
 	client := startClient(ctx, f)
-	dw := watchDeployment(ctx, f, d.Name)
+	dw := framework.WatchDeployment(ctx, f, d.Name)
 	waitRolledOut(ctx, f, dw, d)
 	waitServiceAnswers(ctx, f, client, svc)
 
 	// Three pod starts take a few seconds; the load runs well past that
 	// and is checked to have covered the whole rollout.
 	const loadFor = 40 * time.Second
-	load := startLoad(ctx, f, client, serviceURL(svc, "/hostname"), rate, loadFor)
+	load := startLoad(ctx, f, client, framework.ServiceURL(svc, "/hostname"), rate, loadFor)
 	headStart(ctx, 2*time.Second)
 	start := time.Now()
 	v2 := updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
 	done := waitRolledOut(ctx, f, dw, v2)
 	framework.Measure("rollout duration", done.Sub(start).Seconds(), "s")
 	if !load.covers(done) {
-		framework.Failf("load through %s: want it running until Deployment %s finished rolling out, got the rollout complete %.1fs after a %s load was issued", describeService(svc), d.Name, done.Sub(load.issued).Seconds(), loadFor)
+		framework.Failf("load through %s: want it running until Deployment %s finished rolling out, got the rollout complete %.1fs after a %s load was issued", framework.DescribeService(svc), d.Name, done.Sub(load.issued).Seconds(), loadFor)
 	}
 	if err := load.wait(ctx); err != nil {
 		framework.Failf("%v", err)
@@ -54,7 +54,7 @@ func rollingUpdateUnderLoad(ctx context.Context, f *framework.Framework) {
 	framework.Measure("request latency p99 during the rollout", load.total.P99MS, "ms")
 	if load.total.Failed > 0 {
 		framework.Failf("%s from pod %s during a rolling update of Deployment %s (maxSurge 1, maxUnavailable 0, 5s drain): want 0 failed requests, got %d of %d failed: %s",
-			describeService(svc), client.Name, d.Name, load.total.Failed, load.total.OK+load.total.Failed, strings.Join(load.failures(), "; "))
+			framework.DescribeService(svc), client.Name, d.Name, load.total.Failed, load.total.OK+load.total.Failed, strings.Join(load.failures(), "; "))
 	}
 }
 
@@ -62,12 +62,12 @@ func surgeAndUnavailability(ctx context.Context, f *framework.Framework) {
 	const replicas, maxSurge, maxUnavailable = 4, 1, 1
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
 		deployment("web", replicas, template("web", 0, version("v1")), rollingUpdate(maxSurge, maxUnavailable)))
-	dw := watchDeployment(ctx, f, d.Name)
+	dw := framework.WatchDeployment(ctx, f, d.Name)
 	waitRolledOut(ctx, f, dw, d)
 
-	sets := watchReplicaSets(ctx, f, selectorOf("web"))
+	sets := framework.WatchReplicaSets(ctx, f, selectorOf("web"))
 	old := map[string]bool{}
-	for _, rs := range sets.list() {
+	for _, rs := range sets.Objects() {
 		old[rs.Name] = true
 	}
 	var surge, unavailable []framework.Point
@@ -83,11 +83,11 @@ func surgeAndUnavailability(ctx context.Context, f *framework.Framework) {
 	// is no snapshot of any one moment. Availability is read from status:
 	// the controller scales an old set down only after the new set's
 	// status shows more available, earlier in this same event stream.
-	_, err := sets.until(ctx, rolloutTimeout, func(at time.Time) bool {
+	_, err := sets.Until(ctx, rolloutTimeout, func(at time.Time) bool {
 		var total, available int32
 		var parts []string
 		complete := false
-		for _, rs := range sets.list() {
+		for _, rs := range sets.Objects() {
 			if !controlledBy(rs, d.UID) {
 				continue
 			}
@@ -104,7 +104,7 @@ func surgeAndUnavailability(ctx context.Context, f *framework.Framework) {
 		surge = append(surge, framework.Point{T: t, V: float64(s)})
 		unavailable = append(unavailable, framework.Point{T: t, V: float64(u)})
 		if total > replicas+maxSurge || available < replicas-maxUnavailable {
-			violation = fmt.Sprintf("at +%.2fs (%s): %d pods asked for, %d available (%s)", t, sets.last, total, available, strings.Join(parts, ", "))
+			violation = fmt.Sprintf("at +%.2fs (%s): %d pods asked for, %d available (%s)", t, sets.Last(), total, available, strings.Join(parts, ", "))
 			return true
 		}
 		return complete && total == replicas && available == replicas
@@ -114,7 +114,7 @@ func surgeAndUnavailability(ctx context.Context, f *framework.Framework) {
 			d.Name, replicas, maxSurge, maxUnavailable, replicas+maxSurge, replicas-maxUnavailable, violation)
 	}
 	if err != nil {
-		framework.Failf("Deployment %s: want its rollout complete within %s, got %s (%v)", d.Name, rolloutTimeout, replicaSets(sets.list()), err)
+		framework.Failf("Deployment %s: want its rollout complete within %s, got %s (%v)", d.Name, rolloutTimeout, replicaSets(sets.Objects()), err)
 	}
 	framework.MeasureSeries("peak surge during the rollout", float64(peakSurge), "pods", surge)
 	framework.MeasureSeries("peak unavailability during the rollout", float64(peakUnavailable), "pods", unavailable)
@@ -134,9 +134,9 @@ func rollsBack(ctx context.Context, f *framework.Framework) {
 		deployment("web", 2, template("web", 2, version("v1")), rollingUpdate(1, 0)))
 	svc := framework.Create(ctx, f, f.Services(), fixtures.HTTPService("web"))
 	client := startClient(ctx, f)
-	dw := watchDeployment(ctx, f, d.Name)
+	dw := framework.WatchDeployment(ctx, f, d.Name)
 	waitRolledOut(ctx, f, dw, d)
-	rev1 := dw.objs[d.Name].Annotations[revisionAnnotation]
+	rev1 := dw.Get(d.Name).Annotations[revisionAnnotation]
 	expectVersion(ctx, f, client, svc, "v1")
 
 	v2 := updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
@@ -168,17 +168,16 @@ func rollsBack(ctx context.Context, f *framework.Framework) {
 		framework.Failf("Deployment %s rolled back to revision %s: want its pods run by ReplicaSet %s again and no third ReplicaSet, got %s", d.Name, rev1, v1.Name, revisions(sets))
 	}
 	// Once the v2 pods are gone, every answer must come from v1.
-	var pods []*corev1.Pod
-	if !eventually(ctx, framework.PodStartTimeout, func() bool {
-		pods, err = listPods(ctx, f, selectorOf("web"))
-		return err == nil && len(pods) == 2 && allReady(pods) && !slices.ContainsFunc(pods, func(p *corev1.Pod) bool { return envOf(p, "VERSION") != "v1" })
-	}) {
-		framework.Failf("Deployment %s rolled back: want only its 2 v1 pods within %s, got %s (%v)", d.Name, framework.PodStartTimeout, summary(pods), err)
-	}
-	url := serviceURL(svc, "/env?name=VERSION")
+	framework.WaitFor(ctx, framework.PodStartTimeout, poll, fmt.Sprintf("Deployment %s rolled back", d.Name), "only its 2 v1 pods",
+		func(ctx context.Context) (bool, string) {
+			pods, err := f.ListPods(ctx, selectorOf("web"))
+			ok := err == nil && len(pods) == 2 && allReady(pods) && !slices.ContainsFunc(pods, func(p *corev1.Pod) bool { return envOf(p, "VERSION") != "v1" })
+			return ok, fmt.Sprintf("%s (%v)", framework.DescribePods(pods), err)
+		})
+	url := framework.ServiceURL(svc, "/env?name=VERSION")
 	got, err := batch(ctx, f, client, url, 20)
 	if err != nil || got.Failed > 0 || got.OK == 0 || got.Backends["v1"] != got.OK {
-		framework.Failf("%s from pod %s after rolling Deployment %s back to v1: want every answer of /env?name=VERSION to be v1, got %s (%v)", describeService(svc), client.Name, d.Name, versions(got), err)
+		framework.Failf("%s from pod %s after rolling Deployment %s back to v1: want every answer of /env?name=VERSION to be v1, got %s (%v)", framework.DescribeService(svc), client.Name, d.Name, versions(got), err)
 	}
 }
 
@@ -187,15 +186,12 @@ func rollsBack(ctx context.Context, f *framework.Framework) {
 // take a moment to reach kube-proxy.
 func expectVersion(ctx context.Context, f *framework.Framework, from *corev1.Pod, svc *corev1.Service, want string) {
 	ginkgo.GinkgoHelper()
-	url := serviceURL(svc, "/env?name=VERSION")
-	var got interval
-	var err error
-	if !eventually(ctx, programTimeout, func() bool {
-		got, err = batch(ctx, f, from, url, 20)
-		return err == nil && got.Failed == 0 && got.OK > 0 && got.Backends[want] == got.OK
-	}) {
-		framework.Failf("%s from pod %s: want every answer of /env?name=VERSION to be %s within %s, got %s (%v)", describeService(svc), from.Name, want, programTimeout, versions(got), err)
-	}
+	url := framework.ServiceURL(svc, "/env?name=VERSION")
+	framework.WaitFor(ctx, framework.ProgramTimeout, poll, fmt.Sprintf("%s from pod %s", framework.DescribeService(svc), from.Name), "every answer of /env?name=VERSION to be "+want,
+		func(ctx context.Context) (bool, string) {
+			got, err := batch(ctx, f, from, url, 20)
+			return err == nil && got.Failed == 0 && got.OK > 0 && got.Backends[want] == got.OK, fmt.Sprintf("%s (%v)", versions(got), err)
+		})
 }
 
 func envOf(p *corev1.Pod, name string) string {
@@ -219,7 +215,7 @@ func revisions(sets []*appsv1.ReplicaSet) string {
 func pausesAndResumes(ctx context.Context, f *framework.Framework) {
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
 		deployment("web", 2, template("web", 0, version("v1")), rollingUpdate(1, 0)))
-	dw := watchDeployment(ctx, f, d.Name)
+	dw := framework.WatchDeployment(ctx, f, d.Name)
 	waitRolledOut(ctx, f, dw, d)
 	before, err := ownedReplicaSets(ctx, f, d)
 	if err != nil {
@@ -229,17 +225,17 @@ func pausesAndResumes(ctx context.Context, f *framework.Framework) {
 	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { d.Spec.Paused = true })
 	changed := updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
 	var sets []*appsv1.ReplicaSet
-	if !consistently(ctx, 3*time.Second, func() bool {
+	if !framework.Consistently(ctx, 3*time.Second, poll, func(ctx context.Context) bool {
 		sets, err = ownedReplicaSets(ctx, f, d)
-		return err == nil && slices.Equal(names(sets), names(before))
+		return err == nil && slices.Equal(framework.Names(sets), framework.Names(before))
 	}) {
-		framework.Failf("Deployment %s paused, then its template changed: want no new ReplicaSet for 3s, got %s (%v)", d.Name, revisions(sets), err)
+		framework.Failf("Deployment %s paused, then its template changed: want no new ReplicaSet for 3s%s, got %s (%v)", d.Name, framework.CutShort(ctx), revisions(sets), err)
 	}
 	// The controller did see the change while paused: it is not just slow.
-	if _, err := dw.until(ctx, programTimeout, func(time.Time) bool {
-		return dw.objs[d.Name].Status.ObservedGeneration >= changed.Generation
+	if _, err := dw.Until(ctx, framework.ProgramTimeout, func(time.Time) bool {
+		return dw.Get(d.Name).Status.ObservedGeneration >= changed.Generation
 	}); err != nil {
-		framework.Failf("Deployment %s paused: want generation %d observed within %s, got %s (%v)", d.Name, changed.Generation, programTimeout, deploymentStatus(dw.objs[d.Name]), err)
+		framework.Failf("Deployment %s paused: want generation %d observed within %s, got %s (%v)", d.Name, changed.Generation, framework.ProgramTimeout, deploymentStatus(dw.Get(d.Name)), err)
 	}
 
 	resumed := time.Now()
@@ -255,19 +251,19 @@ func recreateNeverOverlaps(ctx context.Context, f *framework.Framework) {
 	const replicas = 2
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
 		deployment("web", replicas, template("web", 0, version("v1")), appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}))
-	dw := watchDeployment(ctx, f, d.Name)
+	dw := framework.WatchDeployment(ctx, f, d.Name)
 	waitRolledOut(ctx, f, dw, d)
 
-	pods := watchPods(ctx, f, selectorOf("web"))
-	oldHash := pods.list()[0].Labels[appsv1.DefaultDeploymentUniqueLabelKey]
+	pods := framework.WatchPods(ctx, f, selectorOf("web"))
+	oldHash := pods.Objects()[0].Labels[appsv1.DefaultDeploymentUniqueLabelKey]
 	var overlap string
 	var oldGone, newReady time.Time
 	start := time.Now()
 	v2 := updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
-	_, err := pods.until(ctx, rolloutTimeout, func(at time.Time) bool {
+	_, err := pods.Until(ctx, rolloutTimeout, func(at time.Time) bool {
 		var old, fresh []*corev1.Pod
 		ready := 0
-		for _, p := range pods.list() {
+		for _, p := range pods.Objects() {
 			switch {
 			case p.Labels[appsv1.DefaultDeploymentUniqueLabelKey] != oldHash:
 				fresh = append(fresh, p)
@@ -282,7 +278,7 @@ func recreateNeverOverlaps(ctx context.Context, f *framework.Framework) {
 			}
 		}
 		if len(old) > 0 && len(fresh) > 0 {
-			overlap = fmt.Sprintf("at +%.2fs (%s): old %s and new %s", at.Sub(start).Seconds(), pods.last, summary(old), summary(fresh))
+			overlap = fmt.Sprintf("at +%.2fs (%s): old %s and new %s", at.Sub(start).Seconds(), pods.Last(), framework.DescribePods(old), framework.DescribePods(fresh))
 			return true
 		}
 		if len(old) == 0 && oldGone.IsZero() {
@@ -297,7 +293,7 @@ func recreateNeverOverlaps(ctx context.Context, f *framework.Framework) {
 		framework.Failf("Deployment %s (Recreate) rolling out: want no pod of the new template while one of the old still runs, got %s", d.Name, overlap)
 	}
 	if err != nil {
-		framework.Failf("Deployment %s (Recreate): want %d new pods Ready within %s, got %s (%v)", d.Name, replicas, rolloutTimeout, summary(pods.list()), err)
+		framework.Failf("Deployment %s (Recreate): want %d new pods Ready within %s, got %s (%v)", d.Name, replicas, rolloutTimeout, framework.DescribePods(pods.Objects()), err)
 	}
 	framework.Measure("Recreate downtime (last old pod gone to first new pod Ready)", newReady.Sub(oldGone).Seconds(), "s")
 	waitRolledOut(ctx, f, dw, v2)
@@ -313,36 +309,36 @@ func reportsStalledRollout(ctx context.Context, f *framework.Framework) {
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace), spec)
 	svc := framework.Create(ctx, f, f.Services(), fixtures.HTTPService("web"))
 	client := startClient(ctx, f)
-	dw := watchDeployment(ctx, f, d.Name)
+	dw := framework.WatchDeployment(ctx, f, d.Name)
 	waitRolledOut(ctx, f, dw, d)
 	waitServiceAnswers(ctx, f, client, svc)
-	oldPods, err := listPods(ctx, f, selectorOf("web"))
+	oldPods, err := f.ListPods(ctx, selectorOf("web"))
 	if err != nil {
 		framework.Failf("%v", err)
 	}
 
 	start := time.Now()
 	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = missingImage })
-	at, err := dw.until(ctx, limit, func(time.Time) bool {
-		c := progressing(dw.objs[d.Name])
+	at, err := dw.Until(ctx, limit, func(time.Time) bool {
+		c := progressing(dw.Get(d.Name))
 		return c != nil && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded"
 	})
 	if err != nil {
 		framework.Failf("Deployment %s (progressDeadlineSeconds %d) updated to image %s that cannot run: want condition Progressing=False reason ProgressDeadlineExceeded within %s, got %s (pods: %s; %v)",
-			d.Name, deadline, missingImage, limit, deploymentStatus(dw.objs[d.Name]), podsNow(ctx, f, selectorOf("web")), err)
+			d.Name, deadline, missingImage, limit, deploymentStatus(dw.Get(d.Name)), f.PodsNow(ctx, selectorOf("web")), err)
 	}
 	framework.Measure("time to ProgressDeadlineExceeded", at.Sub(start).Seconds(), "s")
 
-	got, err := batch(ctx, f, client, serviceURL(svc, "/hostname"), 20)
+	got, err := batch(ctx, f, client, framework.ServiceURL(svc, "/hostname"), 20)
 	var strangers []string
 	for name := range got.Backends {
-		if !slices.Contains(names(oldPods), name) {
+		if !slices.Contains(framework.Names(oldPods), name) {
 			strangers = append(strangers, name)
 		}
 	}
 	if err != nil || got.Failed > 0 || got.OK == 0 || len(strangers) > 0 {
 		framework.Failf("%s from pod %s while Deployment %s was stalled: want every request answered by the old pods %s, got %s, answered by %s (%v)",
-			describeService(svc), client.Name, d.Name, strings.Join(names(oldPods), ", "), got, wire.Counts(got.Backends), err)
+			framework.DescribeService(svc), client.Name, d.Name, strings.Join(framework.Names(oldPods), ", "), got, wire.Counts(got.Backends), err)
 	}
 }
 

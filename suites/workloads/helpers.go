@@ -3,14 +3,11 @@ package workloads
 import (
 	"context"
 	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
-	"github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,13 +23,6 @@ import (
 )
 
 const (
-	// requestTimeout bounds one request inside the cluster, where a
-	// healthy answer takes milliseconds.
-	requestTimeout = 2 * time.Second
-	// programTimeout is a generous ceiling for a change (a new Service, an
-	// endpoint turning ready) to reach the API and kube-proxy on a loaded
-	// 2-core machine; it normally takes about a second.
-	programTimeout = 30 * time.Second
 	// rolloutTimeout bounds a whole rollout of a few pods: a few pod starts
 	// (framework.PodStartTimeout each, at worst) one after another.
 	rolloutTimeout = 3 * time.Minute
@@ -103,33 +93,11 @@ func rollingUpdate(maxSurge, maxUnavailable int) appsv1.DeploymentStrategy {
 	}
 }
 
-func serviceURL(svc *corev1.Service, path string) string {
-	return "http://" + net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(svc.Spec.Ports[0].Port))) + path
-}
-
-func podURL(p *corev1.Pod, path string) string {
-	return "http://" + net.JoinHostPort(p.Status.PodIP, strconv.Itoa(wire.HTTPPort)) + path
-}
-
 // startClient starts the pod that sends traffic; it carries no app label,
 // so no Service selects it.
 func startClient(ctx context.Context, f *framework.Framework) *corev1.Pod {
 	ginkgo.GinkgoHelper()
 	return f.StartServers(ctx, framework.Server{Name: "client"})[0]
-}
-
-// eventually polls cond with Gomega until it holds or timeout passes and
-// reports whether it held. Callers fail with their own one-line message
-// naming what they last saw, which Gomega's multi-line report would not.
-func eventually(ctx context.Context, timeout time.Duration, cond func() bool) bool {
-	g := gomega.NewGomega(func(string, ...int) {})
-	return g.Eventually(ctx, cond).WithTimeout(timeout).WithPolling(poll).Should(gomega.BeTrue())
-}
-
-// consistently reports whether cond held at every poll for d.
-func consistently(ctx context.Context, d time.Duration, cond func() bool) bool {
-	g := gomega.NewGomega(func(string, ...int) {})
-	return g.Consistently(ctx, cond).WithTimeout(d).WithPolling(poll).Should(gomega.BeTrue())
 }
 
 // headStart gives traffic a moment to flow before a change: a fixed lead,
@@ -145,59 +113,12 @@ func headStart(ctx context.Context, d time.Duration) {
 // new endpoints take a moment to reach kube-proxy.
 func waitServiceAnswers(ctx context.Context, f *framework.Framework, from *corev1.Pod, svc *corev1.Service) {
 	ginkgo.GinkgoHelper()
-	url := serviceURL(svc, "/hostname")
-	var last wire.Result
-	if !eventually(ctx, programTimeout, func() bool {
-		last = f.HTTPGet(ctx, from, url, requestTimeout)
-		return last.OK
-	}) {
-		framework.Failf("%s from pod %s: want HTTP 200 within %s, got %s", describeService(svc), from.Name, programTimeout, last)
-	}
-}
-
-func describeService(svc *corev1.Service) string {
-	return fmt.Sprintf("Service %s/%s (%s)", svc.Namespace, svc.Name, svc.Spec.ClusterIP)
-}
-
-// listPods lists the spec's pods matching selector.
-func listPods(ctx context.Context, f *framework.Framework, selector string) ([]*corev1.Pod, error) {
-	list, err := f.Client.CoreV1().Pods(f.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
-	if err != nil {
-		return nil, fmt.Errorf("list pods %s in %s: %w", selector, f.Namespace, err)
-	}
-	return ptrs(list.Items), nil
-}
-
-// podsNow summarises the pods matching selector for a failure message.
-func podsNow(ctx context.Context, f *framework.Framework, selector string) string {
-	pods, err := listPods(ctx, f, selector)
-	if err != nil {
-		return err.Error()
-	}
-	return summary(pods)
-}
-
-// podState says in a word or a few where a pod stands.
-func podState(p *corev1.Pod) string {
-	switch {
-	case p.DeletionTimestamp != nil:
-		return "terminating"
-	case kube.PodReady(p):
-		return "Ready"
-	}
-	return kube.PodProblem(p)
-}
-
-// summary prints pods as "web-x on dev-worker: Ready; web-y on ...".
-func summary(pods []*corev1.Pod) string {
-	if len(pods) == 0 {
-		return "no pods"
-	}
-	var parts []string
-	for _, p := range pods {
-		parts = append(parts, fmt.Sprintf("%s on %s: %s", p.Name, p.Spec.NodeName, podState(p)))
-	}
-	return strings.Join(parts, "; ")
+	url := framework.ServiceURL(svc, "/hostname")
+	framework.WaitFor(ctx, framework.ProgramTimeout, poll, fmt.Sprintf("%s from pod %s", framework.DescribeService(svc), from.Name), "HTTP 200",
+		func(ctx context.Context) (bool, string) {
+			r := f.HTTPGet(ctx, from, url, framework.RequestTimeout)
+			return r.OK, r.String()
+		})
 }
 
 // activePods are the pods not being deleted, as a controller counts them.
@@ -220,14 +141,6 @@ func allReady(pods []*corev1.Pod) bool {
 	return true
 }
 
-func names[T metav1.Object](objs []T) []string {
-	var out []string
-	for _, o := range objs {
-		out = append(out, o.GetName())
-	}
-	return out
-}
-
 func controlledBy(o metav1.Object, uid types.UID) bool {
 	ref := metav1.GetControllerOf(o)
 	return ref != nil && ref.UID == uid
@@ -240,15 +153,12 @@ func controlledBy(o metav1.Object, uid types.UID) bool {
 func waitReplicaSetReady(ctx context.Context, f *framework.Framework, rs *appsv1.ReplicaSet) {
 	ginkgo.GinkgoHelper()
 	want := int(*rs.Spec.Replicas)
-	var pods []*corev1.Pod
-	var err error
-	if !eventually(ctx, framework.PodStartTimeout, func() bool {
-		pods, err = listPods(ctx, f, selectorOf(rs.Spec.Template.Labels["app"]))
-		owned := slices.DeleteFunc(activePods(pods), func(p *corev1.Pod) bool { return !controlledBy(p, rs.UID) })
-		return err == nil && len(owned) == want && allReady(owned)
-	}) {
-		framework.Failf("ReplicaSet %s/%s: want %d Ready pods within %s, got %s (%v)", f.Namespace, rs.Name, want, framework.PodStartTimeout, summary(pods), err)
-	}
+	framework.WaitFor(ctx, framework.PodStartTimeout, poll, fmt.Sprintf("ReplicaSet %s/%s", f.Namespace, rs.Name), fmt.Sprintf("%d Ready pods", want),
+		func(ctx context.Context) (bool, string) {
+			pods, err := f.ListPods(ctx, selectorOf(rs.Spec.Template.Labels["app"]))
+			owned := slices.DeleteFunc(activePods(pods), func(p *corev1.Pod) bool { return !controlledBy(p, rs.UID) })
+			return err == nil && len(owned) == want && allReady(owned), fmt.Sprintf("%s (%v)", framework.DescribePods(pods), err)
+		})
 }
 
 // rolledOut reports what `kubectl rollout status` waits for: the
@@ -278,14 +188,14 @@ func deploymentStatus(d *appsv1.Deployment) string {
 // generation, as Create or an update returned it) is complete, and returns
 // when that was seen. The generation matters: right after an update the
 // tracker still holds the previous, completed rollout.
-func waitRolledOut(ctx context.Context, f *framework.Framework, dw *tracker[*appsv1.Deployment], d *appsv1.Deployment) time.Time {
+func waitRolledOut(ctx context.Context, f *framework.Framework, dw *framework.Tracker[*appsv1.Deployment], d *appsv1.Deployment) time.Time {
 	ginkgo.GinkgoHelper()
-	at, err := dw.until(ctx, rolloutTimeout, func(time.Time) bool {
-		cur, ok := dw.objs[d.Name]
-		return ok && cur.Generation >= d.Generation && rolledOut(cur)
+	at, err := dw.Until(ctx, rolloutTimeout, func(time.Time) bool {
+		cur := dw.Get(d.Name)
+		return cur != nil && cur.Generation >= d.Generation && rolledOut(cur)
 	})
 	if err != nil {
-		framework.Failf("Deployment %s/%s: want the rollout of generation %d complete within %s, got %s (pods: %s; %v)", f.Namespace, d.Name, d.Generation, rolloutTimeout, deploymentStatus(dw.objs[d.Name]), podsNow(ctx, f, selectorOf(d.Spec.Template.Labels["app"])), err)
+		framework.Failf("Deployment %s/%s: want the rollout of generation %d complete within %s, got %s (pods: %s; %v)", f.Namespace, d.Name, d.Generation, rolloutTimeout, deploymentStatus(dw.Get(d.Name)), f.PodsNow(ctx, selectorOf(d.Spec.Template.Labels["app"])), err)
 	}
 	return at
 }
@@ -318,7 +228,7 @@ func ownedReplicaSets(ctx context.Context, f *framework.Framework, d *appsv1.Dep
 		return nil, fmt.Errorf("list ReplicaSets of Deployment %s/%s: %w", f.Namespace, d.Name, err)
 	}
 	var out []*appsv1.ReplicaSet
-	for _, rs := range ptrs(list.Items) {
+	for _, rs := range framework.Ptrs(list.Items) {
 		if controlledBy(rs, d.UID) {
 			out = append(out, rs)
 		}

@@ -2,8 +2,6 @@ package workloads
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -55,26 +53,26 @@ func newLoad(from *corev1.Pod, url string, duration time.Duration) *loadRun {
 func (l *loadRun) run(ctx context.Context, f *framework.Framework, perSecond int) error {
 	out, err := f.Client.Exec(ctx, l.from.Namespace, l.from.Name, "workload", "/workload", "load",
 		"--url", l.url, "--rate", strconv.Itoa(perSecond), "--duration", l.duration.String(),
-		"--interval", "1s", "--timeout", requestTimeout.String())
+		"--interval", "1s", "--timeout", framework.RequestTimeout.String())
 	if err != nil {
 		return fmt.Errorf("load %s from pod %s: %w", l.url, l.from.Name, err)
 	}
-	return l.parse(out)
+	intervals, total, ended := wire.ParseIntervals(out)
+	if !ended {
+		return fmt.Errorf("load %s from pod %s: its output has no final line (the totals); it ends %s", l.url, l.from.Name, excerpt(out, 300))
+	}
+	l.intervals, l.total = intervals, total
+	return nil
 }
 
-func (l *loadRun) parse(out string) error {
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		var iv interval
-		if err := json.Unmarshal([]byte(line), &iv); err != nil {
-			return fmt.Errorf("load output line %q is not JSON: %w", line, err)
-		}
-		if iv.Final {
-			l.total = iv
-			return nil
-		}
-		l.intervals = append(l.intervals, iv)
+// excerpt quotes the end of a program's output, at most n bytes, on one
+// line: where the final line should have been, and any error before it.
+func excerpt(out string, n int) string {
+	out = strings.TrimSpace(out)
+	if len(out) <= n {
+		return strconv.Quote(out)
 	}
-	return errors.New("load output has no final line")
+	return "..." + strconv.Quote(out[len(out)-n:])
 }
 
 // wait returns when the load has ended.

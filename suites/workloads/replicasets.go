@@ -37,11 +37,11 @@ func replacesDeletedPods(ctx context.Context, f *framework.Framework) {
 	waitReplicaSetReady(ctx, f, rs)
 	waitServiceAnswers(ctx, f, client, svc)
 
-	pods := watchPods(ctx, f, selectorOf("web"))
+	pods := framework.WatchPods(ctx, f, selectorOf("web"))
 	// Two replacements take a few seconds each; the load is sized well
 	// beyond and checked to have covered them.
 	const loadFor = 30 * time.Second
-	load := startLoad(ctx, f, client, serviceURL(svc, "/hostname"), rate, loadFor)
+	load := startLoad(ctx, f, client, framework.ServiceURL(svc, "/hostname"), rate, loadFor)
 	headStart(ctx, 2*time.Second)
 	var lastReady time.Time
 	for _, n := range []int{1, 2} {
@@ -51,7 +51,7 @@ func replacesDeletedPods(ctx context.Context, f *framework.Framework) {
 	}
 	// One more interval after the last replacement, so that it is judged too.
 	if !load.covers(lastReady.Add(time.Second)) {
-		framework.Failf("load through %s: want it running until 1s after the last replacement was Ready, got the replacements Ready %.1fs after a %s load was issued", describeService(svc), lastReady.Sub(load.issued).Seconds(), loadFor)
+		framework.Failf("load through %s: want it running until 1s after the last replacement was Ready, got the replacements Ready %.1fs after a %s load was issued", framework.DescribeService(svc), lastReady.Sub(load.issued).Seconds(), loadFor)
 	}
 	if err := load.wait(ctx); err != nil {
 		framework.Failf("%v", err)
@@ -59,29 +59,29 @@ func replacesDeletedPods(ctx context.Context, f *framework.Framework) {
 	framework.Measure("Service success ratio while pods were replaced", load.total.Ratio(), "ratio")
 	if silent := load.silent(); len(silent) > 0 {
 		framework.Failf("%s from pod %s while ReplicaSet %s replaced deleted pods: want an answer in every 1s interval, got none in %d of %d: %s",
-			describeService(svc), client.Name, rs.Name, len(silent), int(loadFor/time.Second), strings.Join(silent, "; "))
+			framework.DescribeService(svc), client.Name, rs.Name, len(silent), int(loadFor/time.Second), strings.Join(silent, "; "))
 	}
 }
 
 // replace deletes n Ready pods of the ReplicaSet at once and follows its
 // pods until as many new ones exist and are Ready. It returns the time
 // from the deletion to the last replacement Ready, and when that was.
-func replace(ctx context.Context, f *framework.Framework, rs *appsv1.ReplicaSet, pods *tracker[*corev1.Pod], n int) (time.Duration, time.Time) {
+func replace(ctx context.Context, f *framework.Framework, rs *appsv1.ReplicaSet, pods *framework.Tracker[*corev1.Pod], n int) (time.Duration, time.Time) {
 	ginkgo.GinkgoHelper()
 	known := map[types.UID]bool{}
 	var victims []*corev1.Pod
-	for _, p := range pods.list() {
+	for _, p := range pods.Objects() {
 		known[p.UID] = true
 		if len(victims) < n && p.DeletionTimestamp == nil && kube.PodReady(p) {
 			victims = append(victims, p)
 		}
 	}
 	if len(victims) < n {
-		framework.Failf("ReplicaSet %s: want %d Ready pods to delete, got %s", rs.Name, n, summary(pods.list()))
+		framework.Failf("ReplicaSet %s: want %d Ready pods to delete, got %s", rs.Name, n, framework.DescribePods(pods.Objects()))
 	}
 	fresh := func() []*corev1.Pod {
 		var out []*corev1.Pod
-		for _, p := range pods.list() {
+		for _, p := range pods.Objects() {
 			if !known[p.UID] {
 				out = append(out, p)
 			}
@@ -95,8 +95,8 @@ func replace(ctx context.Context, f *framework.Framework, rs *appsv1.ReplicaSet,
 			framework.Failf("delete pod %s/%s of ReplicaSet %s: %v", f.Namespace, p.Name, rs.Name, err)
 		}
 	}
-	gone := strings.Join(names(victims), ", ")
-	if _, err := pods.until(ctx, replaceTimeout-time.Since(deleted), func(time.Time) bool { return len(fresh()) >= n }); err != nil {
+	gone := strings.Join(framework.Names(victims), ", ")
+	if _, err := pods.Until(ctx, replaceTimeout-time.Since(deleted), func(time.Time) bool { return len(fresh()) >= n }); err != nil {
 		switch got := len(fresh()); {
 		case ctx.Err() != nil:
 			framework.Failf("ReplicaSet %s after deleting %s: %v", rs.Name, gone, err)
@@ -107,15 +107,15 @@ func replace(ctx context.Context, f *framework.Framework, rs *appsv1.ReplicaSet,
 			framework.Failf("ReplicaSet %s: only %d of %d replacement pods were created within %ds after deleting %s", rs.Name, got, n, int(replaceTimeout.Seconds()), gone)
 		}
 	}
-	readyAt, err := pods.until(ctx, framework.PodStartTimeout, func(time.Time) bool {
+	readyAt, err := pods.Until(ctx, framework.PodStartTimeout, func(time.Time) bool {
 		p := fresh()
 		return len(p) >= n && allReady(p)
 	})
 	if err != nil {
-		framework.Failf("ReplicaSet %s after deleting %s: want the replacements Ready within %s, got %s (%v)", rs.Name, gone, framework.PodStartTimeout, summary(fresh()), err)
+		framework.Failf("ReplicaSet %s after deleting %s: want the replacements Ready within %s, got %s (%v)", rs.Name, gone, framework.PodStartTimeout, framework.DescribePods(fresh()), err)
 	}
-	if active := activePods(pods.list()); len(active) != int(*rs.Spec.Replicas) {
-		framework.Failf("ReplicaSet %s after replacing %s: want %d pods, got %d: %s", rs.Name, gone, *rs.Spec.Replicas, len(active), summary(active))
+	if active := activePods(pods.Objects()); len(active) != int(*rs.Spec.Replicas) {
+		framework.Failf("ReplicaSet %s after replacing %s: want %d pods, got %d: %s", rs.Name, gone, *rs.Spec.Replicas, len(active), framework.DescribePods(active))
 	}
 	return readyAt.Sub(deleted), readyAt
 }
@@ -126,43 +126,43 @@ func restartsCrashedContainer(ctx context.Context, f *framework.Framework) {
 	client := startClient(ctx, f)
 	waitReplicaSetReady(ctx, f, rs)
 
-	pods := watchPods(ctx, f, selectorOf("web"))
-	eps := watchSlices(ctx, f, svc)
-	victim := pods.list()[0]
+	pods := framework.WatchPods(ctx, f, selectorOf("web"))
+	eps := framework.WatchSlices(ctx, f, svc)
+	victim := pods.Objects()[0]
 	before := restarts(victim)
 	// A new Service's slices take a moment: start from the pod listed ready.
-	if _, err := eps.until(ctx, programTimeout, func(time.Time) bool { return endpointOf(eps, victim) == "ready" }); err != nil {
-		framework.Failf("EndpointSlices of %s: want pod %s ready within %s, got %s (%v)", describeService(svc), victim.Name, programTimeout, endpointOf(eps, victim), err)
+	if _, err := eps.Until(ctx, framework.ProgramTimeout, func(time.Time) bool { return endpointOf(eps, victim) == "ready" }); err != nil {
+		framework.Failf("EndpointSlices of %s: want pod %s ready within %s, got %s (%v)", framework.DescribeService(svc), victim.Name, framework.ProgramTimeout, endpointOf(eps, victim), err)
 	}
 
 	crashed := time.Now()
-	exit := f.HTTPGet(ctx, client, podURL(victim, "/exit?code=1"), requestTimeout)
+	exit := f.HTTPGet(ctx, client, framework.PodURL(victim, "/exit?code=1"), framework.RequestTimeout)
 	var got *corev1.Pod
-	restartedAt, err := pods.until(ctx, framework.PodStartTimeout, func(time.Time) bool {
-		got = pods.objs[victim.Name]
+	restartedAt, err := pods.Until(ctx, framework.PodStartTimeout, func(time.Time) bool {
+		got = pods.Get(victim.Name)
 		return got == nil || got.UID != victim.UID || (restarts(got) > before && kube.PodReady(got))
 	})
 	switch {
 	case err != nil:
 		framework.Failf("pod %s of ReplicaSet %s after GET /exit?code=1 (%s): want its container restarted in place and Ready within %s, got restartCount %d, %s (%v)",
-			victim.Name, rs.Name, exit, framework.PodStartTimeout, restarts(got), podState(got), err)
+			victim.Name, rs.Name, exit, framework.PodStartTimeout, restarts(got), framework.PodState(got), err)
 	case got == nil || got.UID != victim.UID:
 		framework.Failf("pod %s (UID %s) of ReplicaSet %s after its process exited: want its container restarted in the same pod, got the pod deleted or replaced (now %s)",
-			victim.Name, victim.UID, rs.Name, summary(activePods(pods.list())))
+			victim.Name, victim.UID, rs.Name, framework.DescribePods(activePods(pods.Objects())))
 	}
 	framework.Measure("time from crash to pod Ready again", restartedAt.Sub(crashed).Seconds(), "s")
 
 	// Rejoining means the slice first let the crashed pod go unready, then
 	// ready again, and for the same pod (UID).
 	left := false
-	readyAt, err := eps.until(ctx, programTimeout, func(time.Time) bool {
+	readyAt, err := eps.Until(ctx, framework.ProgramTimeout, func(time.Time) bool {
 		state := endpointOf(eps, got)
 		left = left || state != "ready"
 		return left && state == "ready"
 	})
 	if err != nil {
 		framework.Failf("EndpointSlices of %s after pod %s crashed and was Ready again: want its endpoint to leave the ready set and return within %s, got %s (left: %t; %v)",
-			describeService(svc), victim.Name, programTimeout, endpointOf(eps, got), left, err)
+			framework.DescribeService(svc), victim.Name, framework.ProgramTimeout, endpointOf(eps, got), left, err)
 	}
 	framework.Measure("time from crash to ready in EndpointSlice", readyAt.Sub(crashed).Seconds(), "s")
 }
@@ -181,8 +181,8 @@ func restarts(p *corev1.Pod) int32 {
 // endpointOf says how the slices list the pod: "ready", "not ready",
 // "terminating" or "absent"; an endpoint of another pod with the same name
 // (a replacement) does not count.
-func endpointOf(eps *tracker[*discoveryv1.EndpointSlice], p *corev1.Pod) string {
-	for _, s := range eps.list() {
+func endpointOf(eps *framework.Tracker[*discoveryv1.EndpointSlice], p *corev1.Pod) string {
+	for _, s := range eps.Objects() {
 		for _, e := range s.Endpoints {
 			if e.TargetRef == nil || e.TargetRef.UID != p.UID {
 				continue
@@ -190,7 +190,7 @@ func endpointOf(eps *tracker[*discoveryv1.EndpointSlice], p *corev1.Pod) string 
 			switch {
 			case ptr.Deref(e.Conditions.Terminating, false):
 				return "terminating"
-			case ptr.Deref(e.Conditions.Ready, true):
+			case framework.EndpointReady(e):
 				return "ready"
 			}
 			return "not ready"
@@ -225,13 +225,13 @@ func scalesAndSpreads(ctx context.Context, f *framework.Framework) {
 		}
 		// Exactly n: terminating pods still count until they are gone.
 		var pods []*corev1.Pod
-		var err error
-		if !eventually(ctx, framework.PodStartTimeout, func() bool {
-			pods, err = listPods(ctx, f, selectorOf(app))
-			return err == nil && len(pods) == int(n) && len(activePods(pods)) == int(n) && allReady(pods)
-		}) {
-			framework.Failf("ReplicaSet %s scaled to %d: want exactly %d pods, all Ready, within %s, got %d: %s (%v)", rs.Name, n, n, framework.PodStartTimeout, len(pods), summary(pods), err)
-		}
+		framework.WaitFor(ctx, framework.PodStartTimeout, poll, fmt.Sprintf("ReplicaSet %s scaled to %d", rs.Name, n), fmt.Sprintf("exactly %d pods, all Ready", n),
+			func(ctx context.Context) (bool, string) {
+				var err error
+				pods, err = f.ListPods(ctx, selectorOf(app))
+				ok := err == nil && len(pods) == int(n) && len(activePods(pods)) == int(n) && allReady(pods)
+				return ok, fmt.Sprintf("%d: %s (%v)", len(pods), framework.DescribePods(pods), err)
+			})
 		framework.Measure(fmt.Sprintf("time to scale to %d (exactly %d Ready)", n, n), time.Since(start).Seconds(), "s")
 		if n >= 4 {
 			checkSpread(rs, pods, nodes)
@@ -265,17 +265,17 @@ func adoptsAndReleases(ctx context.Context, f *framework.Framework) {
 	const app = "adopt"
 	t := template(app, 0)
 	// All pods of the namespace: a relabelled pod must stay in view.
-	pods := watchPods(ctx, f, "")
+	pods := framework.WatchPods(ctx, f, "")
 	orphan := framework.Create(ctx, f, f.Pods(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "orphan", Labels: t.Labels}, Spec: t.Spec})
 	// The orphan must exist as the controller sees it, not just in the
 	// API: a ReplicaSet created a few milliseconds later may sync before
 	// the controller's cache has the pod. Ready takes the kubelet a second
 	// or more, far longer than a cache lags.
-	if _, err := pods.until(ctx, framework.PodStartTimeout, func(time.Time) bool {
-		p, ok := pods.objs[orphan.Name]
-		return ok && kube.PodReady(p)
+	if _, err := pods.Until(ctx, framework.PodStartTimeout, func(time.Time) bool {
+		p := pods.Get(orphan.Name)
+		return p != nil && kube.PodReady(p)
 	}); err != nil {
-		framework.Failf("orphan pod %s/%s: want Ready within %s, got %s (%v)", f.Namespace, orphan.Name, framework.PodStartTimeout, podsNow(ctx, f, ""), err)
+		framework.Failf("orphan pod %s/%s: want Ready within %s, got %s (%v)", f.Namespace, orphan.Name, framework.PodStartTimeout, f.PodsNow(ctx, ""), err)
 	}
 	rs := framework.Create(ctx, f, f.Client.AppsV1().ReplicaSets(f.Namespace), replicaSet(app, 2, t))
 
@@ -284,7 +284,7 @@ func adoptsAndReleases(ctx context.Context, f *framework.Framework) {
 	created := map[string]bool{}
 	matching := func() []*corev1.Pod {
 		var out []*corev1.Pod
-		for _, p := range activePods(pods.list()) {
+		for _, p := range activePods(pods.Objects()) {
 			if p.Name != orphan.Name {
 				created[p.Name] = true
 			}
@@ -294,14 +294,14 @@ func adoptsAndReleases(ctx context.Context, f *framework.Framework) {
 		}
 		return out
 	}
-	_, err := pods.until(ctx, framework.PodStartTimeout, func(time.Time) bool {
+	_, err := pods.Until(ctx, framework.PodStartTimeout, func(time.Time) bool {
 		m := matching()
-		o := pods.objs[orphan.Name]
+		o := pods.Get(orphan.Name)
 		return o != nil && controlledBy(o, rs.UID) && len(m) == 2 && allReady(m)
 	})
 	if err != nil {
 		framework.Failf("ReplicaSet %s (replicas 2) created after orphan pod %s with matching labels: want the orphan adopted (controller reference) and 2 Ready pods within %s, got orphan owned by %s, pods %s (%v)",
-			rs.Name, orphan.Name, framework.PodStartTimeout, owners(pods.objs[orphan.Name]), summary(matching()), err)
+			rs.Name, orphan.Name, framework.PodStartTimeout, owners(pods.Get(orphan.Name)), framework.DescribePods(matching()), err)
 	}
 	if len(created) != 1 {
 		framework.Failf("ReplicaSet %s (replicas 2) that adopted orphan pod %s: want exactly 1 pod created, got %d: %s", rs.Name, orphan.Name, len(created), strings.Join(slices.Sorted(maps.Keys(created)), ", "))
@@ -314,16 +314,16 @@ func adoptsAndReleases(ctx context.Context, f *framework.Framework) {
 		framework.Failf("relabel pod %s/%s: %v", f.Namespace, orphan.Name, err)
 	}
 	var released *corev1.Pod
-	_, err = pods.until(ctx, framework.PodStartTimeout, func(time.Time) bool {
+	_, err = pods.Until(ctx, framework.PodStartTimeout, func(time.Time) bool {
 		m := matching()
-		released = pods.objs[orphan.Name]
+		released = pods.Get(orphan.Name)
 		replaced := slices.ContainsFunc(m, func(p *corev1.Pod) bool { return !before[p.Name] })
 		return released == nil || (!ownedBy(released, rs.UID) && replaced && len(m) == 2 && allReady(m))
 	})
 	switch {
 	case err != nil:
 		framework.Failf("pod %s relabelled out of ReplicaSet %s's selector: want it released (no ownerReference to the ReplicaSet) and a replacement Ready within %s, got owned by %s, pods %s (%v)",
-			orphan.Name, rs.Name, framework.PodStartTimeout, owners(released), summary(matching()), err)
+			orphan.Name, rs.Name, framework.PodStartTimeout, owners(released), framework.DescribePods(matching()), err)
 	case released == nil || released.DeletionTimestamp != nil:
 		framework.Failf("pod %s relabelled out of ReplicaSet %s's selector: want it released and left running, got it deleted", orphan.Name, rs.Name)
 	}
