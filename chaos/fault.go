@@ -14,20 +14,53 @@ type Fault interface {
 	Spec() Spec
 }
 
-// Spec identifies a fault well enough to rebuild it in another process.
+// Kind names an injector. The names appear in journals, CLI arguments and
+// scenario names: they never change. chaos/faults registers each one.
+type Kind string
+
+const (
+	NodeStop         Kind = "node-stop"
+	NodePause        Kind = "node-pause"
+	KubeletStop      Kind = "kubelet-stop"
+	NetworkPartition Kind = "network-partition"
+	Drain            Kind = "drain"
+	PodKill          Kind = "pod-kill"
+	KubeletFreeze    Kind = "kubelet-freeze"
+)
+
+// Spec identifies a fault within its cluster well enough to rebuild it in
+// another process; which cluster is recorded once, beside it (Cluster).
 type Spec struct {
-	// Kind is the injector: node-stop, node-pause, kubelet-stop,
-	// network-partition, drain, pod-kill.
-	Kind string `json:"kind"`
+	Kind Kind `json:"kind"`
 	// Node is the target node (all kinds but pod-kill).
 	Node string `json:"node,omitempty"`
-	// KindCluster is the kind cluster of node-level faults.
-	KindCluster string `json:"kindCluster,omitempty"`
-	// Kubeconfig and Context reach the cluster for API-level faults.
-	Kubeconfig string `json:"kubeconfig,omitempty"`
-	Context    string `json:"context,omitempty"`
 	// Params are injector-specific facts needed to revert (for example the
 	// peer addresses a partition blocks, or that a node was cordoned
 	// before a drain and must stay so).
 	Params map[string]string `json:"params,omitempty"`
+}
+
+// Cluster is the cluster a fault was injected into, as the journal records
+// it: how to reach its API, and the kind cluster whose node containers
+// node-level faults act on.
+type Cluster struct {
+	// Kubeconfig is an absolute path, or "" for kubectl's default rules.
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// Context is the kubeconfig context; "" is the current one.
+	Context string `json:"context,omitempty"`
+	// KindCluster names the kind cluster, "" when it is not one.
+	KindCluster string `json:"kindCluster,omitempty"`
+}
+
+// String names the cluster for people: its context, else its kind cluster.
+func (c Cluster) String() string {
+	switch {
+	case c.Context != "":
+		return c.Context
+	case c.KindCluster != "":
+		return "kind-" + c.KindCluster
+	case c.Kubeconfig != "":
+		return c.Kubeconfig
+	}
+	return "(current context)"
 }

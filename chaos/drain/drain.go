@@ -29,9 +29,7 @@ type Drain struct {
 	WasCordoned bool
 	// Timeout bounds the evictions; a PDB that never allows one fails the
 	// drain with the pods it protects.
-	Timeout    time.Duration
-	Kubeconfig string
-	Context    string
+	Timeout time.Duration
 }
 
 func (d *Drain) Describe() string {
@@ -101,7 +99,7 @@ func (d *Drain) setUnschedulable(ctx context.Context, v bool) error {
 }
 
 func (d *Drain) Spec() chaos.Spec {
-	return chaos.Spec{Kind: "drain", Node: d.Node, Kubeconfig: d.Kubeconfig, Context: d.Context,
+	return chaos.Spec{Kind: chaos.Drain, Node: d.Node,
 		Params: map[string]string{"wasCordoned": strconv.FormatBool(d.WasCordoned)}}
 }
 

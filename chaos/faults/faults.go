@@ -1,5 +1,6 @@
 // Package faults plans faults safely, injects them behind a journal entry,
-// and rebuilds and reverts them from the journal.
+// and rebuilds and reverts them from the journal. Every kind of fault is
+// registered once, in registry.go.
 package faults
 
 import (
@@ -7,36 +8,25 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeproof/kubeproof/chaos"
-	"github.com/kubeproof/kubeproof/chaos/drain"
 	"github.com/kubeproof/kubeproof/chaos/journal"
-	"github.com/kubeproof/kubeproof/chaos/kindnode"
-	"github.com/kubeproof/kubeproof/chaos/kubeletfreeze"
-	"github.com/kubeproof/kubeproof/chaos/podkill"
-	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/fixtures/meta"
 )
-
-// Kinds lists the faults kubeproof can inject.
-var Kinds = []string{"node-stop", "node-pause", "kubelet-stop", "network-partition", "drain", "pod-kill", "kubelet-freeze"}
-
-// CreatedByLabel marks the nodes of clusters kubeproof created itself:
-// breaking those needs no further consent.
-const CreatedByLabel = "kubeproof.io/created-by"
 
 // ErrUnsafe marks a request the safety rules refuse.
 var ErrUnsafe = errors.New("refused")
 
 // Request is what to break.
 type Request struct {
-	Kind string
+	Kind chaos.Kind
 	Node string
 	// Namespace and Selector choose the pods of pod-kill.
 	Namespace, Selector string
@@ -54,19 +44,20 @@ type Request struct {
 	For                 time.Duration
 }
 
-// Target is the cluster to break.
+// Target is the cluster to break: a client to plan and act with, and the
+// cluster's identity, which Inject journals so that Revert reaches the same
+// cluster from another process. Its KindCluster enables node-level faults.
 type Target struct {
-	Client      *kube.Client
-	KindCluster string
-	Kubeconfig  string
-	Context     string
+	Client kubernetes.Interface
+	chaos.Cluster
 }
 
 // Plan checks the safety rules and returns the fault, ready to describe
 // and inject; nothing has been changed yet.
 func Plan(ctx context.Context, t Target, r Request) (chaos.Fault, error) {
-	if !slices.Contains(Kinds, r.Kind) {
-		return nil, fmt.Errorf("unknown fault %q: want one of %s", r.Kind, strings.Join(Kinds, ", "))
+	reg, err := lookup(r.Kind)
+	if err != nil {
+		return nil, err
 	}
 	nodes, err := t.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -75,65 +66,29 @@ func Plan(ctx context.Context, t Target, r Request) (chaos.Fault, error) {
 	if !r.AllowDisruptive && !CreatedByKubeproof(nodes.Items) {
 		return nil, fmt.Errorf("%w: this cluster was not created by kubeproof; pass --allow-disruptive to consent to breaking it", ErrUnsafe)
 	}
-	if r.Kind == "pod-kill" {
-		return &podkill.Kill{Client: t.Client, Namespace: r.Namespace, Selector: r.Selector, Kubeconfig: t.Kubeconfig, Context: t.Context}, nil
+	if !reg.OnNode {
+		return reg.plan(ctx, t, r, nodes.Items)
 	}
-	var node *corev1.Node
-	for i := range nodes.Items {
-		if nodes.Items[i].Name == r.Node {
-			node = &nodes.Items[i]
-		}
-	}
-	if node == nil {
+	i := slices.IndexFunc(nodes.Items, func(n corev1.Node) bool { return n.Name == r.Node })
+	if i < 0 {
 		return nil, fmt.Errorf("node %q not found", r.Node)
 	}
-	if _, cp := node.Labels["node-role.kubernetes.io/control-plane"]; cp && !r.AllowControlPlane {
+	if _, cp := nodes.Items[i].Labels["node-role.kubernetes.io/control-plane"]; cp && !r.AllowControlPlane {
 		return nil, fmt.Errorf("%w: %s is a control-plane node; pass --allow-control-plane to target it", ErrUnsafe, r.Node)
 	}
 	if r.RunnerNode != "" && r.RunnerNode == r.Node {
 		return nil, fmt.Errorf("%w: %s runs kubeproof itself", ErrUnsafe, r.Node)
 	}
-	if r.Kind == "kubelet-freeze" {
-		if !r.AllowPrivilegedPods {
-			return nil, fmt.Errorf("%w: kubelet-freeze runs a privileged pod in the host's PID namespace on %s; pass --allow-privileged-pods", ErrUnsafe, r.Node)
-		}
-		if r.Image == "" || r.For <= 0 {
-			return nil, fmt.Errorf("kubelet-freeze needs the workload image and a duration")
-		}
-		fr := &kubeletfreeze.Freeze{Client: t.Client, Node: r.Node, Image: r.Image, For: r.For, Kubeconfig: t.Kubeconfig, Context: t.Context}
-		fr.Plan()
-		return fr, nil
-	}
-	if r.Kind == "drain" {
-		d := &drain.Drain{Client: t.Client, Node: r.Node, Kubeconfig: t.Kubeconfig, Context: t.Context}
-		return d, d.Plan(ctx)
-	}
-	if t.KindCluster == "" {
+	if reg.Access == KindNode && t.KindCluster == "" {
 		return nil, fmt.Errorf("%w: %s needs access to the node itself, which kubeproof has only on kind clusters; on other clusters use drain or pod-kill", ErrUnsafe, r.Kind)
 	}
-	if r.Kind != "network-partition" {
-		return FromSpec(chaos.Spec{Kind: r.Kind, Node: r.Node, KindCluster: t.KindCluster})
-	}
-	// A partition cuts the node off from every other node's address and pod ranges.
-	var peers []string
-	for _, other := range nodes.Items {
-		if other.Name == r.Node {
-			continue
-		}
-		for _, a := range other.Status.Addresses {
-			if a.Type == corev1.NodeInternalIP {
-				peers = append(peers, a.Address)
-			}
-		}
-		peers = append(peers, other.Spec.PodCIDRs...)
-	}
-	return kindnode.Partition{Node: kindnode.Node{Cluster: t.KindCluster, Name: r.Node}, Peers: peers}, nil
+	return reg.plan(ctx, t, r, nodes.Items)
 }
 
 // CreatedByKubeproof reports whether every node carries kubeproof's mark.
 func CreatedByKubeproof(nodes []corev1.Node) bool {
 	for _, n := range nodes {
-		if n.Labels[CreatedByLabel] != "kubeproof" {
+		if n.Labels[meta.LabelCreatedBy] != meta.ManagedBy {
 			return false
 		}
 	}
@@ -142,31 +97,64 @@ func CreatedByKubeproof(nodes []corev1.Node) bool {
 
 // Inject writes the journal entry, then injects. If injecting fails the
 // fault is reverted at once, so a half-applied fault never stays.
-func Inject(ctx context.Context, runID string, f chaos.Fault) (journal.Entry, error) {
-	spec := f.Spec()
-	e := journal.Entry{ID: journal.NewID(runID, spec), RunID: runID, Spec: spec, Describe: f.Describe(), InjectedAt: time.Now().UTC(), PID: os.Getpid()}
+func Inject(ctx context.Context, runID string, t Target, f chaos.Fault) (journal.Entry, error) {
+	e, err := newEntry(runID, t.Cluster, f)
+	if err != nil {
+		return e, err
+	}
 	if err := journal.Record(e); err != nil {
 		return e, fmt.Errorf("write fault journal before injecting: %w", err)
 	}
 	if err := f.Inject(ctx); err != nil {
 		if rerr := Revert(context.WithoutCancel(ctx), e); rerr != nil {
-			return e, errors.Join(fmt.Errorf("inject %s: %w", spec.Kind, err), rerr)
+			return e, errors.Join(fmt.Errorf("inject %s: %w", e.Spec.Kind, err), rerr)
 		}
-		return e, fmt.Errorf("inject %s: %w", spec.Kind, err)
+		return e, fmt.Errorf("inject %s: %w", e.Spec.Kind, err)
 	}
 	return e, nil
 }
 
+// newEntry is the journal entry of a fault about to be injected. Only a
+// registered kind is journalled: Revert must be able to rebuild it.
+func newEntry(runID string, cluster chaos.Cluster, f chaos.Fault) (journal.Entry, error) {
+	spec := f.Spec()
+	if _, err := lookup(spec.Kind); err != nil {
+		return journal.Entry{}, err
+	}
+	// Revert may run from another directory: a relative path would name
+	// another file there.
+	if cluster.Kubeconfig != "" {
+		abs, err := filepath.Abs(cluster.Kubeconfig)
+		if err != nil {
+			return journal.Entry{}, fmt.Errorf("absolute path of kubeconfig %s: %w", cluster.Kubeconfig, err)
+		}
+		cluster.Kubeconfig = abs
+	}
+	return journal.Entry{ID: journal.NewID(runID, spec), RunID: runID, Cluster: cluster, Spec: spec,
+		Describe: f.Describe(), InjectedAt: time.Now().UTC(), PID: os.Getpid()}, nil
+}
+
 // Revert undoes a journalled fault and removes its entry.
 func Revert(ctx context.Context, e journal.Entry) error {
-	f, err := FromSpec(e.Spec)
+	reg, err := lookup(e.Spec.Kind)
 	if err != nil {
-		return err
+		return fmt.Errorf("journal entry %s: %w", e.ID, err)
 	}
-	if err := f.Revert(ctx); err != nil {
-		return fmt.Errorf("revert %s on %s: %w", e.Spec.Kind, e.Spec.Node, err)
+	// An irreversible fault has nothing to undo; closing its entry needs
+	// no access to the cluster.
+	if !reg.Irreversible {
+		f, err := rebuild(e)
+		if err != nil {
+			return err
+		}
+		if err := f.Revert(ctx); err != nil {
+			return fmt.Errorf("revert %s on %s in %s: %w", e.Spec.Kind, e.Spec.Node, e.Cluster, err)
+		}
 	}
-	return journal.Remove(e.ID)
+	if err := journal.Remove(e.ID); err != nil {
+		return fmt.Errorf("remove journal entry %s: %w", e.ID, err)
+	}
+	return nil
 }
 
 // RevertAll reverts every journalled fault of a run ("" = all runs),
@@ -174,7 +162,7 @@ func Revert(ctx context.Context, e journal.Entry) error {
 func RevertAll(ctx context.Context, runID string) ([]journal.Entry, error) {
 	entries, err := journal.List(runID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read fault journal: %w", err)
 	}
 	slices.Reverse(entries)
 	var errs []error
@@ -187,35 +175,4 @@ func RevertAll(ctx context.Context, runID string) ([]journal.Entry, error) {
 		done = append(done, e)
 	}
 	return done, errors.Join(errs...)
-}
-
-// FromSpec rebuilds a fault from its journal spec.
-func FromSpec(s chaos.Spec) (chaos.Fault, error) {
-	n := kindnode.Node{Cluster: s.KindCluster, Name: s.Node}
-	switch s.Kind {
-	case "node-stop":
-		return kindnode.Stop{Node: n}, nil
-	case "node-pause":
-		return kindnode.Pause{Node: n}, nil
-	case "kubelet-stop":
-		return kindnode.KubeletStop{Node: n}, nil
-	case "network-partition":
-		return kindnode.Partition{Node: n, Peers: strings.Split(s.Params["peers"], ",")}, nil
-	case "drain", "pod-kill", "kubelet-freeze":
-		c, err := kube.NewClient(s.Kubeconfig, s.Context)
-		if err != nil {
-			return nil, err
-		}
-		if s.Kind == "kubelet-freeze" {
-			d, _ := time.ParseDuration(s.Params["for"])
-			deadline, _ := time.Parse(time.RFC3339, s.Params["deadline"])
-			return &kubeletfreeze.Freeze{Client: c, Node: s.Node, Image: s.Params["image"], For: d, Pod: s.Params["pod"], Deadline: deadline, Kubeconfig: s.Kubeconfig, Context: s.Context}, nil
-		}
-		if s.Kind == "pod-kill" {
-			return &podkill.Kill{Client: c, Namespace: s.Params["namespace"], Selector: s.Params["selector"], Kubeconfig: s.Kubeconfig, Context: s.Context}, nil
-		}
-		was, _ := strconv.ParseBool(s.Params["wasCordoned"])
-		return &drain.Drain{Client: c, Node: s.Node, WasCordoned: was, Kubeconfig: s.Kubeconfig, Context: s.Context}, nil
-	}
-	return nil, fmt.Errorf("journal names unknown fault kind %q", s.Kind)
 }

@@ -19,11 +19,14 @@ import (
 
 // Entry is one active (or possibly active) fault.
 type Entry struct {
-	ID         string     `json:"id"`
-	RunID      string     `json:"runID"`
-	Spec       chaos.Spec `json:"spec"`
-	Describe   string     `json:"describe"`
-	InjectedAt time.Time  `json:"injectedAt"`
+	ID    string `json:"id"`
+	RunID string `json:"runID"`
+	// Cluster is the cluster the fault is in, recorded once here: the
+	// fault's Spec says only what in that cluster it hit.
+	Cluster    chaos.Cluster `json:"cluster"`
+	Spec       chaos.Spec    `json:"spec"`
+	Describe   string        `json:"describe"`
+	InjectedAt time.Time     `json:"injectedAt"`
 	// PID is the process that injected the fault.
 	PID int `json:"pid"`
 }
@@ -95,8 +98,8 @@ func List(runID string) ([]Entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		var e Entry
-		if err := json.Unmarshal(data, &e); err != nil {
+		e, err := decode(data)
+		if err != nil {
 			return nil, fmt.Errorf("journal entry %s: %w", f, err)
 		}
 		if runID == "" || e.RunID == runID {
@@ -105,6 +108,26 @@ func List(runID string) ([]Entry, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].InjectedAt.Before(out[j].InjectedAt) })
 	return out, nil
+}
+
+// decode reads an entry. Entries written before the cluster moved out of
+// the spec kept it there, under the same JSON names: a run killed by an
+// older kubeproof can still be reverted.
+func decode(data []byte) (Entry, error) {
+	var e Entry
+	if err := json.Unmarshal(data, &e); err != nil {
+		return e, err
+	}
+	if e.Cluster == (chaos.Cluster{}) {
+		var old struct {
+			Spec chaos.Cluster `json:"spec"`
+		}
+		if err := json.Unmarshal(data, &old); err != nil {
+			return e, err
+		}
+		e.Cluster = old.Spec
+	}
+	return e, nil
 }
 
 // NewID names an entry: run, kind, node and time, readable in `chaos list`.

@@ -78,7 +78,7 @@ func (s Stop) Revert(ctx context.Context) error {
 }
 
 func (s Stop) Spec() chaos.Spec {
-	return chaos.Spec{Kind: "node-stop", Node: s.Name, KindCluster: s.Cluster}
+	return chaos.Spec{Kind: chaos.NodeStop, Node: s.Name}
 }
 
 // Pause freezes every process of a node (cgroup freezer): the node neither
@@ -112,7 +112,7 @@ func (p Pause) Revert(ctx context.Context) error {
 }
 
 func (p Pause) Spec() chaos.Spec {
-	return chaos.Spec{Kind: "node-pause", Node: p.Name, KindCluster: p.Cluster}
+	return chaos.Spec{Kind: chaos.NodePause, Node: p.Name}
 }
 
 // KubeletStop stops the kubelet service inside a node; its pods keep
@@ -143,7 +143,7 @@ func (k KubeletStop) Revert(ctx context.Context) error {
 }
 
 func (k KubeletStop) Spec() chaos.Spec {
-	return chaos.Spec{Kind: "kubelet-stop", Node: k.Name, KindCluster: k.Cluster}
+	return chaos.Spec{Kind: chaos.KubeletStop, Node: k.Name}
 }
 
 // KubeletActive reports whether the node's kubelet service is active.

@@ -55,7 +55,7 @@ func (p Partition) Revert(ctx context.Context) error {
 }
 
 func (p Partition) Spec() chaos.Spec {
-	return chaos.Spec{Kind: "network-partition", Node: p.Name, KindCluster: p.Cluster, Params: map[string]string{"peers": strings.Join(p.Peers, ",")}}
+	return chaos.Spec{Kind: chaos.NetworkPartition, Node: p.Name, Params: map[string]string{"peers": strings.Join(p.Peers, ",")}}
 }
 
 // PartitionActive reports whether the partition chain is hooked in.

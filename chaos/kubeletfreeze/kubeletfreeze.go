@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeproof/kubeproof/chaos"
+	"github.com/kubeproof/kubeproof/fixtures/meta"
 )
 
 // Namespace holds the freezing pods; it allows privileged pods.
@@ -31,10 +32,8 @@ type Freeze struct {
 	For   time.Duration
 	// Pod names the freezing pod; Deadline is when it resumes the kubelet
 	// at the latest (pod start bound included).
-	Pod        string
-	Deadline   time.Time
-	Kubeconfig string
-	Context    string
+	Pod      string
+	Deadline time.Time
 }
 
 // startBound bounds the freezing pod's start.
@@ -59,14 +58,14 @@ func (f *Freeze) Plan() {
 
 func (f *Freeze) Inject(ctx context.Context) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace, Labels: map[string]string{
-		"app.kubernetes.io/managed-by":       "kubeproof",
+		meta.LabelManagedBy:                  meta.ManagedBy,
 		"pod-security.kubernetes.io/enforce": "privileged",
 	}}}
 	if _, err := f.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("cannot stop the kubelet on %s because namespace %s cannot be created: %w", f.Node, Namespace, err)
 	}
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: f.Pod, Labels: map[string]string{"app.kubernetes.io/managed-by": "kubeproof"}},
+		ObjectMeta: metav1.ObjectMeta{Name: f.Pod, Labels: map[string]string{meta.LabelManagedBy: meta.ManagedBy}},
 		Spec: corev1.PodSpec{
 			NodeName:      f.Node,
 			HostPID:       true,
@@ -135,7 +134,7 @@ func (f *Freeze) Revert(ctx context.Context) error {
 }
 
 func (f *Freeze) Spec() chaos.Spec {
-	return chaos.Spec{Kind: "kubelet-freeze", Node: f.Node, Kubeconfig: f.Kubeconfig, Context: f.Context, Params: map[string]string{
+	return chaos.Spec{Kind: chaos.KubeletFreeze, Node: f.Node, Params: map[string]string{
 		"pod": f.Pod, "image": f.Image, "for": f.For.String(), "deadline": f.Deadline.UTC().Format(time.RFC3339),
 	}}
 }

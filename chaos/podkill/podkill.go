@@ -15,11 +15,9 @@ import (
 
 // Kill deletes the pods matching Selector in Namespace.
 type Kill struct {
-	Client     kubernetes.Interface
-	Namespace  string
-	Selector   string
-	Kubeconfig string
-	Context    string
+	Client    kubernetes.Interface
+	Namespace string
+	Selector  string
 }
 
 func (k *Kill) Describe() string {
@@ -38,5 +36,5 @@ func (k *Kill) Inject(ctx context.Context) error {
 func (k *Kill) Revert(context.Context) error { return nil }
 
 func (k *Kill) Spec() chaos.Spec {
-	return chaos.Spec{Kind: "pod-kill", Kubeconfig: k.Kubeconfig, Context: k.Context, Params: map[string]string{"namespace": k.Namespace, "selector": k.Selector}}
+	return chaos.Spec{Kind: chaos.PodKill, Params: map[string]string{"namespace": k.Namespace, "selector": k.Selector}}
 }

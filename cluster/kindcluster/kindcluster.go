@@ -16,6 +16,7 @@ import (
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
 
 	"github.com/kubeproof/kubeproof/cluster/dockerup"
+	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/paths"
 	"github.com/kubeproof/kubeproof/nodeimage"
 )
@@ -111,7 +112,7 @@ func Create(ctx context.Context, o CreateOptions) (*Cluster, error) {
 		if cfg.Nodes[i].Labels == nil {
 			cfg.Nodes[i].Labels = map[string]string{}
 		}
-		cfg.Nodes[i].Labels["kubeproof.io/created-by"] = "kubeproof"
+		cfg.Nodes[i].Labels[meta.LabelCreatedBy] = meta.ManagedBy
 	}
 	if cgroupV1() {
 		cfg.KubeadmConfigPatches = append(cfg.KubeadmConfigPatches, failCgroupV1Patch)

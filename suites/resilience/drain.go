@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/kubeproof/kubeproof/chaos"
 	"github.com/kubeproof/kubeproof/chaos/faults"
 	"github.com/kubeproof/kubeproof/fixtures"
 	"github.com/kubeproof/kubeproof/suites/contract"
@@ -37,11 +38,10 @@ var _ = framework.Describe("planned node maintenance", contract.AreaResilience, 
 			waitAvailable(ctx, f, deploy.Name, replicas)
 			trafficNode, victim := pickNodes(ctx, f, nodes)
 			traffic := framework.Create(ctx, f, f.Pods(), trafficPod(trafficNode))
-			if _, err := f.Client.WaitPodReady(ctx, f.Namespace, traffic.Name, framework.PodStartTimeout); err != nil {
-				framework.Failf("%v", err)
-			}
-			fault, err := faults.Plan(ctx, faults.Target{Client: f.Client, KindCluster: framework.Context.KindCluster, Kubeconfig: framework.Context.Kubeconfig, Context: framework.Context.Context},
-				faults.Request{Kind: "drain", Node: victim, AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane})
+			f.WaitPodReady(ctx, traffic.Name)
+			target := faults.Target{Client: f.Client, Cluster: chaos.Cluster{Kubeconfig: framework.Context.Kubeconfig, Context: f.Client.ContextName, KindCluster: framework.Context.KindCluster}}
+			fault, err := faults.Plan(ctx, target,
+				faults.Request{Kind: chaos.Drain, Node: victim, AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane})
 			if err != nil {
 				ginkgo.Skip(fmt.Sprintf("cannot drain: %v", err))
 			}
@@ -53,7 +53,7 @@ var _ = framework.Describe("planned node maintenance", contract.AreaResilience, 
 
 			injectedAt := time.Now()
 			obs.begin(injectedAt)
-			entry, err := faults.Inject(ctx, framework.RunID(), fault)
+			entry, err := faults.Inject(ctx, framework.RunID(), target, fault)
 			ginkgo.DeferCleanup(func(ctx ginkgo.SpecContext) {
 				if err := faults.Revert(ctx, entry); err != nil {
 					fmt.Fprintf(ginkgo.GinkgoWriter, "cleanup: %v (run `kubeproof chaos revert`)\n", err)

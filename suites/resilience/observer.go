@@ -1,6 +1,8 @@
 package resilience
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
 // The phases of a node failure, in the order the control plane goes
@@ -23,6 +26,9 @@ const (
 	phaseReplaced  = "replacements Ready on healthy nodes"
 	phaseRecovered = "node Ready again after revert"
 )
+
+// phases in order, for reports and failure lines.
+var phases = []string{phaseNotReady, phaseTainted, phaseEndpoints, phaseEvicted, phaseReplaced, phaseRecovered}
 
 // observer watches the victim node, the app's pods and its EndpointSlices
 // and records when each phase first holds: timings come from watch events,
@@ -96,46 +102,77 @@ func (o *observer) evaluate() {
 	if o.start.IsZero() {
 		return
 	}
-	var node *corev1.Node
-	if obj, ok, _ := o.nodes.GetStore().GetByKey(o.victim); ok {
-		node = obj.(*corev1.Node)
-	}
-	ready := node != nil && kube.NodeReady(node)
+	v := o.look()
+	ready := v.node != nil && kube.NodeReady(v.node)
 	o.mark(phaseNotReady, !ready)
-	o.mark(phaseTainted, node != nil && hasOutageTaint(node))
+	o.mark(phaseTainted, v.node != nil && hasOutageTaint(v.node))
 	if _, down := o.phases[phaseNotReady]; down {
-		o.mark(phaseRecovered, ready && node != nil && !node.Spec.Unschedulable && !hasOutageTaint(node))
+		o.mark(phaseRecovered, ready && v.node != nil && !v.node.Spec.Unschedulable && !hasOutageTaint(v.node))
 	}
+	o.mark(phaseEvicted, v.onVictim == v.evicted)
+	o.mark(phaseReplaced, v.readyElsewhere >= o.replicas)
+	o.mark(phaseEndpoints, v.servingFromVictim == 0)
+}
 
+// view is what the informers hold now, as the phases read it.
+type view struct {
+	node                              *corev1.Node
+	onVictim, evicted, readyElsewhere int
+	servingFromVictim                 int
+}
+
+func (o *observer) look() view {
+	var v view
+	if obj, ok, _ := o.nodes.GetStore().GetByKey(o.victim); ok {
+		v.node = obj.(*corev1.Node)
+	}
 	sel := labels.SelectorFromSet(labels.Set{"app": o.app})
-	onVictim, evicted, readyElsewhere := 0, 0, 0
 	for _, obj := range o.pods.GetStore().List() {
 		p := obj.(*corev1.Pod)
 		if !sel.Matches(labels.Set(p.Labels)) {
 			continue
 		}
 		if p.Spec.NodeName == o.victim {
-			onVictim++
+			v.onVictim++
 			if p.DeletionTimestamp != nil {
-				evicted++
+				v.evicted++
 			}
 		} else if p.DeletionTimestamp == nil && kube.PodReady(p) {
-			readyElsewhere++
+			v.readyElsewhere++
 		}
 	}
-	o.mark(phaseEvicted, onVictim == evicted)
-	o.mark(phaseReplaced, readyElsewhere >= o.replicas)
-
-	servingFromVictim := false
 	for _, obj := range o.slices.GetStore().List() {
 		s := obj.(*discoveryv1.EndpointSlice)
 		for _, e := range s.Endpoints {
-			if e.NodeName != nil && *e.NodeName == o.victim && (e.Conditions.Ready == nil || *e.Conditions.Ready) {
-				servingFromVictim = true
+			if e.NodeName != nil && *e.NodeName == o.victim && framework.EndpointReady(e) {
+				v.servingFromVictim++
 			}
 		}
 	}
-	o.mark(phaseEndpoints, !servingFromVictim)
+	return v
+}
+
+// seen says, on one line, where the cluster stands and which phases held
+// so far: the "got" of a phase that did not come in time.
+func (o *observer) seen() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	v := o.look()
+	node := "node not found"
+	if v.node != nil {
+		node = fmt.Sprintf("node Ready=%t, unschedulable=%t, outage taint=%t", kube.NodeReady(v.node), v.node.Spec.Unschedulable, hasOutageTaint(v.node))
+	}
+	var held []string
+	for _, phase := range phases {
+		if d, ok := o.phases[phase]; ok {
+			held = append(held, fmt.Sprintf("%s at +%.1fs", phase, d.Seconds()))
+		}
+	}
+	if len(held) == 0 {
+		held = []string{"none"}
+	}
+	return fmt.Sprintf("%s; %d app pods on the node (%d terminating), %d of %d Ready elsewhere; %d ready endpoints on the node; phases so far: %s",
+		node, v.onVictim, v.evicted, v.readyElsewhere, o.replicas, v.servingFromVictim, strings.Join(held, ", "))
 }
 
 // hasOutageTaint: the node lifecycle controller's NoExecute taints for a

@@ -6,12 +6,12 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
-	"github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubeproof/kubeproof/chaos"
 	"github.com/kubeproof/kubeproof/chaos/faults"
 	"github.com/kubeproof/kubeproof/chaos/journal"
 	"github.com/kubeproof/kubeproof/chaos/kindnode"
@@ -81,13 +81,12 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 	// when there is one (it tolerates its taint), else on a worker we spare.
 	trafficNode, victim := pickNodes(ctx, f, nodes)
 	traffic := framework.Create(ctx, f, f.Pods(), trafficPod(trafficNode))
-	if _, err := f.Client.WaitPodReady(ctx, f.Namespace, traffic.Name, framework.PodStartTimeout); err != nil {
-		framework.Failf("%v", err)
-	}
+	f.WaitPodReady(ctx, traffic.Name)
 
 	tolerance := evictionToleration(ctx, f)
-	fault, err := faults.Plan(ctx, faults.Target{Client: f.Client, KindCluster: framework.Context.KindCluster, Kubeconfig: framework.Context.Kubeconfig, Context: framework.Context.Context},
-		faults.Request{Kind: sc.fault, Node: victim, AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane,
+	target := faults.Target{Client: f.Client, Cluster: chaos.Cluster{Kubeconfig: framework.Context.Kubeconfig, Context: f.Client.ContextName, KindCluster: framework.Context.KindCluster}}
+	fault, err := faults.Plan(ctx, target,
+		faults.Request{Kind: chaos.Kind(sc.fault), Node: victim, AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane,
 			// A frozen kubelet must stay frozen past eviction and replacement.
 			AllowPrivilegedPods: framework.Context.AllowPrivilegedPods, Image: framework.Context.WorkloadImage, For: settings.GracePeriod + tolerance + time.Minute})
 	if err != nil {
@@ -100,11 +99,14 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 	obs := newObserver(f.Client, f.Namespace, victim, app, replicas)
 	ginkgo.DeferCleanup(obs.close)
 	// Let the traffic establish a baseline before the fault.
-	gomega.Eventually(ctx, func() int { return len(readTraffic(ctx, f, traffic.Name)) }).
-		WithTimeout(30*time.Second).WithPolling(time.Second).Should(gomega.BeNumerically(">=", 3), "traffic pod %s produced no output", traffic.Name)
+	framework.WaitFor(ctx, 30*time.Second, time.Second, "traffic pod "+traffic.Name, "at least 3 intervals of traffic in its log before the fault",
+		func(ctx context.Context) (bool, string) {
+			got, err := readTraffic(ctx, f, traffic.Name)
+			return len(got) >= 3, describeTraffic(got, err)
+		})
 
 	injectedAt := time.Now()
-	entry, err := faults.Inject(ctx, framework.RunID(), fault)
+	entry, err := faults.Inject(ctx, framework.RunID(), target, fault)
 	ginkgo.DeferCleanup(func(ctx context.Context) {
 		// Registered right after injecting: whatever happens next, the
 		// fault is undone; already-healthy counts as done.
@@ -149,9 +151,9 @@ func expectPhase(ctx ginkgo.SpecContext, obs *observer, sc scenario, victim, pha
 	if remaining < time.Second {
 		remaining = time.Second
 	}
-	gomega.Eventually(ctx, func() bool { _, ok := obs.since(phase); return ok }).
-		WithTimeout(remaining).WithPolling(250*time.Millisecond).
-		Should(gomega.BeTrue(), "%s on node %s: %q did not happen within %s of the fault (bound: %s)", sc.fault, victim, phase, bound.Round(time.Second), why)
+	if !framework.Poll(ctx, remaining, 250*time.Millisecond, func(context.Context) bool { _, ok := obs.since(phase); return ok }) {
+		framework.Failf("%s on node %s: want %s within %s of the fault (bound: %s)%s, got %s", sc.fault, victim, phase, bound.Round(time.Second), why, framework.CutShort(ctx), obs.seen())
+	}
 	d, _ := obs.since(phase)
 	fmt.Fprintf(ginkgo.GinkgoWriter, "%7.1fs  %s\n", d.Seconds(), phase)
 }
@@ -181,7 +183,7 @@ func expectNoFaultLeft(ctx context.Context, sc scenario, victim, entryID string)
 }
 
 func report(sc scenario, obs *observer, intervals []wire.Interval, injectedAt, replacedAt time.Time) {
-	for _, phase := range []string{phaseNotReady, phaseTainted, phaseEndpoints, phaseEvicted, phaseReplaced, phaseRecovered} {
+	for _, phase := range phases {
 		if d, ok := obs.since(phase); ok {
 			framework.Measure("phase: "+phase, d.Seconds(), "s")
 		}
@@ -215,23 +217,38 @@ func report(sc scenario, obs *observer, intervals []wire.Interval, injectedAt, r
 	}
 }
 
-func readTraffic(ctx context.Context, f *framework.Framework, pod string) []wire.Interval {
+// readTraffic reads the intervals the traffic pod has logged so far.
+func readTraffic(ctx context.Context, f *framework.Framework, pod string) ([]wire.Interval, error) {
 	raw, err := f.Client.CoreV1().Pods(f.Namespace).GetLogs(pod, &corev1.PodLogOptions{}).DoRaw(ctx)
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("logs of pod %s/%s: %w", f.Namespace, pod, err)
 	}
 	intervals, _, _ := wire.ParseIntervals(string(raw))
-	return intervals
+	return intervals, nil
+}
+
+// describeTraffic says how far a traffic log goes: "12 intervals, the
+// last from 10:04:05", or why it could not be read.
+func describeTraffic(got []wire.Interval, err error) string {
+	switch {
+	case err != nil:
+		return err.Error()
+	case len(got) == 0:
+		return "no intervals"
+	}
+	return fmt.Sprintf("%d intervals, the last from %s", len(got), time.UnixMilli(got[len(got)-1].Start).Format(time.TimeOnly))
 }
 
 // trafficUntil waits until the traffic log covers the given moment.
 func trafficUntil(ctx ginkgo.SpecContext, f *framework.Framework, pod string, until time.Time) []wire.Interval {
 	ginkgo.GinkgoHelper()
 	var got []wire.Interval
-	gomega.Eventually(ctx, func() bool {
-		got = readTraffic(ctx, f, pod)
-		return len(got) > 0 && time.UnixMilli(got[len(got)-1].Start).After(until)
-	}).WithTimeout(time.Until(until)+30*time.Second).WithPolling(time.Second).Should(gomega.BeTrue(), "traffic pod %s stopped reporting", pod)
+	framework.WaitFor(ctx, time.Until(until)+30*time.Second, time.Second, "traffic pod "+pod, "intervals in its log past "+until.Format(time.TimeOnly),
+		func(ctx context.Context) (bool, string) {
+			var err error
+			got, err = readTraffic(ctx, f, pod)
+			return len(got) > 0 && time.UnixMilli(got[len(got)-1].Start).After(until), describeTraffic(got, err)
+		})
 	return got
 }
 
@@ -302,7 +319,7 @@ func webDeployment(replicas int32, shutdownDelay int) *appsv1.Deployment {
 // scenario can take, printing one JSON line per second to its log.
 func trafficPod(node string) *corev1.Pod {
 	p := fixtures.ServerPod(fixtures.ServerOptions{Name: "traffic", Image: framework.Context.WorkloadImage, Node: node, NoReadinessProbe: true})
-	p.Spec.Containers[0].Args = []string{"load", "--url", fmt.Sprintf("http://%s:%d/hostname", app, wire.HTTPPort),
+	p.Spec.Containers[0].Args = []string{"load", "--url", framework.HostURL(app, wire.HTTPPort, "/hostname"),
 		fmt.Sprintf("--rate=%d", trafficRate), "--duration=30m", "--interval=1s", "--timeout=1s"}
 	p.Spec.Containers[0].Ports = nil
 	p.Spec.RestartPolicy = corev1.RestartPolicyNever
@@ -312,14 +329,12 @@ func trafficPod(node string) *corev1.Pod {
 
 func waitAvailable(ctx ginkgo.SpecContext, f *framework.Framework, name string, replicas int) {
 	ginkgo.GinkgoHelper()
-	var last *appsv1.Deployment
-	gomega.Eventually(ctx, func() int32 {
-		d, err := f.Client.AppsV1().Deployments(f.Namespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return -1
-		}
-		last = d
-		return d.Status.AvailableReplicas
-	}).WithTimeout(framework.PodStartTimeout).WithPolling(time.Second).Should(gomega.BeEquivalentTo(replicas),
-		"deployment %s/%s: want %d available replicas (status %+v)", f.Namespace, name, replicas, &last)
+	framework.WaitFor(ctx, framework.PodStartTimeout, time.Second, fmt.Sprintf("Deployment %s/%s", f.Namespace, name), fmt.Sprintf("%d available replicas", replicas),
+		func(ctx context.Context) (bool, string) {
+			d, err := f.Client.AppsV1().Deployments(f.Namespace).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			return d.Status.AvailableReplicas == int32(replicas), fmt.Sprintf("%d (pods: %s)", d.Status.AvailableReplicas, f.PodsNow(ctx, "app="+app))
+		})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeproof/kubeproof/chaos"
 	"github.com/kubeproof/kubeproof/chaos/faults"
 	"github.com/kubeproof/kubeproof/chaos/journal"
 	"github.com/kubeproof/kubeproof/chaos/kindnode"
@@ -39,13 +40,18 @@ func newInject() *cobra.Command {
 			"`kubeproof chaos revert`: use it to watch a cluster fail and recover by hand.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			r.Kind = args[0]
+			r.Kind = chaos.Kind(args[0])
+			if _, err := faults.Lookup(r.Kind); err != nil {
+				return exitcode.UsageError(err)
+			}
 			client, err := kube.NewClient(target.Kubeconfig, target.Context)
 			if err != nil {
 				return exitcode.EnvironmentError(err)
 			}
-			t := faults.Target{Client: client, Kubeconfig: target.Kubeconfig, Context: target.Context, KindCluster: kindnode.ClusterFromContext(client.ContextName)}
-			if r.Kind == "kubelet-freeze" && r.Image == "" && t.KindCluster != "" {
+			// The resolved context is journalled, so that revert does not
+			// follow a later change of the current context.
+			t := faults.Target{Client: client, Cluster: chaos.Cluster{Kubeconfig: target.Kubeconfig, Context: client.ContextName, KindCluster: kindnode.ClusterFromContext(client.ContextName)}}
+			if r.Kind == chaos.KubeletFreeze && r.Image == "" && t.KindCluster != "" {
 				if r.Image, err = workloadimage.OnKind(c.Context(), t.KindCluster); err != nil {
 					return exitcode.EnvironmentError(err)
 				}
@@ -62,7 +68,7 @@ func newInject() *cobra.Command {
 			if runID == "" {
 				runID = "manual-" + time.Now().UTC().Format("20060102-150405")
 			}
-			e, err := faults.Inject(c.Context(), runID, f)
+			e, err := faults.Inject(c.Context(), runID, t, f)
 			if err != nil {
 				return exitcode.EnvironmentError(err)
 			}
@@ -100,9 +106,9 @@ func newList() *cobra.Command {
 				return nil
 			}
 			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "RUN\tFAULT\tTARGET\tSINCE\tWHAT")
+			fmt.Fprintln(tw, "RUN\tFAULT\tCLUSTER\tTARGET\tSINCE\tWHAT")
 			for _, e := range entries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.RunID, e.Spec.Kind, target(e), e.InjectedAt.Local().Format(time.TimeOnly), e.Describe)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.RunID, e.Spec.Kind, e.Cluster, target(e), e.InjectedAt.Local().Format(time.TimeOnly), e.Describe)
 			}
 			return tw.Flush()
 		},
@@ -120,7 +126,7 @@ func newRevert() *cobra.Command {
 		RunE: func(c *cobra.Command, _ []string) error {
 			done, err := faults.RevertAll(c.Context(), runID)
 			for _, e := range done {
-				fmt.Fprintf(c.OutOrStdout(), "reverted %s on %s (run %s)\n", e.Spec.Kind, target(e), e.RunID)
+				fmt.Fprintf(c.OutOrStdout(), "reverted %s on %s in %s (run %s)\n", e.Spec.Kind, target(e), e.Cluster, e.RunID)
 			}
 			if err != nil {
 				return exitcode.EnvironmentError(err)

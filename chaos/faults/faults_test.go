@@ -1,0 +1,287 @@
+package faults
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubeproof/kubeproof/chaos"
+	"github.com/kubeproof/kubeproof/chaos/drain"
+	"github.com/kubeproof/kubeproof/chaos/journal"
+	"github.com/kubeproof/kubeproof/chaos/kindnode"
+	"github.com/kubeproof/kubeproof/chaos/kubeletfreeze"
+	"github.com/kubeproof/kubeproof/chaos/podkill"
+	"github.com/kubeproof/kubeproof/fixtures/meta"
+)
+
+// node is a cluster node; ip and cidr may be "".
+func node(name string, controlPlane, marked bool, ip, cidr string) *corev1.Node {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{}}}
+	if controlPlane {
+		n.Labels["node-role.kubernetes.io/control-plane"] = ""
+	}
+	if marked {
+		n.Labels[meta.LabelCreatedBy] = meta.ManagedBy
+	}
+	if ip != "" {
+		n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeExternalIP, Address: "203.0.113.9"}, {Type: corev1.NodeInternalIP, Address: ip}}
+	}
+	if cidr != "" {
+		n.Spec.PodCIDRs = []string{cidr}
+	}
+	return n
+}
+
+// kubeproofCluster is a kind cluster kubeproof created: one control plane,
+// two workers, all marked.
+func kubeproofCluster() Target {
+	return Target{
+		Client: fake.NewClientset(
+			node("cp", true, true, "172.18.0.2", "10.244.0.0/24"),
+			node("w1", false, true, "172.18.0.3", "10.244.1.0/24"),
+			node("w2", false, true, "172.18.0.4", "10.244.2.0/24"),
+		),
+		Cluster: chaos.Cluster{Context: "kind-kp", KindCluster: "kp"},
+	}
+}
+
+type planCase struct {
+	name   string
+	t      Target
+	r      Request
+	unsafe bool   // the error wraps ErrUnsafe
+	errHas string // "" = planned
+}
+
+func TestPlanSafetyRules(t *testing.T) {
+	foreign := Target{Client: fake.NewClientset(node("cp", true, false, "", ""), node("w1", false, false, "", ""))}
+	cases := []planCase{
+		{"cluster not created by kubeproof", foreign, Request{Kind: chaos.Drain, Node: "w1"}, true, "--allow-disruptive"},
+		{"consent to break it", foreign, Request{Kind: chaos.Drain, Node: "w1", AllowDisruptive: true}, false, ""},
+		{"pod-kill needs the same consent", foreign, Request{Kind: chaos.PodKill, Namespace: "ns", Selector: "app=web"}, true, "--allow-disruptive"},
+		{"control-plane node", kubeproofCluster(), Request{Kind: chaos.Drain, Node: "cp"}, true, "--allow-control-plane"},
+		{"control-plane node with consent", kubeproofCluster(), Request{Kind: chaos.Drain, Node: "cp", AllowControlPlane: true}, false, ""},
+		{"the runner's own node", kubeproofCluster(), Request{Kind: chaos.Drain, Node: "w1", RunnerNode: "w1"}, true, "runs kubeproof itself"},
+		{"another node than the runner's", kubeproofCluster(), Request{Kind: chaos.Drain, Node: "w1", RunnerNode: "w2"}, false, ""},
+		{"kubelet-freeze without privileged pods", kubeproofCluster(), Request{Kind: chaos.KubeletFreeze, Node: "w1", Image: "img", For: time.Minute}, true, "--allow-privileged-pods"},
+		{"kubelet-freeze without an image", kubeproofCluster(), Request{Kind: chaos.KubeletFreeze, Node: "w1", AllowPrivilegedPods: true, For: time.Minute}, false, "workload image"},
+		{"kubelet-freeze with consent", kubeproofCluster(), Request{Kind: chaos.KubeletFreeze, Node: "w1", AllowPrivilegedPods: true, Image: "img", For: time.Minute}, false, ""},
+		{"kubelet-freeze on a non-kind cluster", Target{Client: kubeproofCluster().Client}, Request{Kind: chaos.KubeletFreeze, Node: "w1", AllowPrivilegedPods: true, Image: "img", For: time.Minute}, false, ""},
+		{"unknown node", kubeproofCluster(), Request{Kind: chaos.Drain, Node: "nope"}, false, `node "nope" not found`},
+		{"pod-kill names no node", kubeproofCluster(), Request{Kind: chaos.PodKill, Namespace: "ns", Selector: "app=web"}, false, ""},
+	}
+	for _, kind := range []chaos.Kind{chaos.NodeStop, chaos.NodePause, chaos.KubeletStop, chaos.NetworkPartition} {
+		cases = append(cases,
+			planCase{string(kind) + " without a kind cluster", Target{Client: kubeproofCluster().Client}, Request{Kind: kind, Node: "w1"}, true, "only on kind clusters"},
+			planCase{string(kind) + " on kind", kubeproofCluster(), Request{Kind: kind, Node: "w1"}, false, ""})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f, err := Plan(t.Context(), c.t, c.r)
+			if c.errHas == "" {
+				if err != nil || f == nil {
+					t.Fatalf("want a plan, got %v, %v", f, err)
+				}
+				if f.Spec().Kind != c.r.Kind {
+					t.Errorf("planned %s, want %s", f.Spec().Kind, c.r.Kind)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("want refused (%s), got a plan: %s", c.errHas, f.Describe())
+			}
+			if errors.Is(err, ErrUnsafe) != c.unsafe || !strings.Contains(err.Error(), c.errHas) {
+				t.Errorf("error %q: want ErrUnsafe=%v and to contain %q", err, c.unsafe, c.errHas)
+			}
+		})
+	}
+}
+
+func TestPlanRefusesAnUnknownKindNamingTheKnownOnes(t *testing.T) {
+	_, err := Plan(t.Context(), kubeproofCluster(), Request{Kind: "node-stopp", Node: "w1"})
+	if !errors.Is(err, ErrUnknownKind) {
+		t.Fatalf("want ErrUnknownKind, got %v", err)
+	}
+	for _, k := range Kinds {
+		if !strings.Contains(err.Error(), k) {
+			t.Errorf("%q does not name %s", err, k)
+		}
+	}
+}
+
+// The kind names are in journals, CLI arguments and scenario names.
+func TestKindNamesAreStable(t *testing.T) {
+	want := []string{"node-stop", "node-pause", "kubelet-stop", "network-partition", "drain", "pod-kill", "kubelet-freeze"}
+	if !slices.Equal(Kinds, want) {
+		t.Errorf("Kinds = %v, want %v", Kinds, want)
+	}
+}
+
+func TestPartitionCutsOffTheOtherNodes(t *testing.T) {
+	f, err := Plan(t.Context(), kubeproofCluster(), Request{Kind: chaos.NetworkPartition, Node: "w1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := f.(kindnode.Partition)
+	if !ok {
+		t.Fatalf("planned %T, want kindnode.Partition", f)
+	}
+	want := []string{"172.18.0.2", "10.244.0.0/24", "172.18.0.4", "10.244.2.0/24"}
+	if !slices.Equal(p.Peers, want) || p.Name != "w1" || p.Cluster != "kp" {
+		t.Errorf("partition of %s in %s from %v, want w1 in kp from %v", p.Name, p.Cluster, p.Peers, want)
+	}
+}
+
+// writeKubeconfig writes a kubeconfig for a server nothing listens on:
+// rebuilding a fault reads it but does not connect.
+func writeKubeconfig(t *testing.T, path string) {
+	t.Helper()
+	const kc = `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: kind-kp, context: {cluster: c, user: u}}]
+current-context: kind-kp
+`
+	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Each kind's fault goes into the journal with the cluster recorded once,
+// beside its spec, and the registry rebuilds the same fault from it.
+func TestJournalRoundTripForEveryKind(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("KUBEPROOF_JOURNAL_DIR", filepath.Join(dir, "journal"))
+	writeKubeconfig(t, filepath.Join(dir, "kubeconfig"))
+	cluster := chaos.Cluster{Kubeconfig: "kubeconfig", Context: "kind-kp", KindCluster: "kp"}
+	cs := fake.NewClientset()
+	n := kindnode.Node{Cluster: "kp", Name: "w1"}
+	deadline := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	built := map[chaos.Kind]chaos.Fault{
+		chaos.NodeStop:         kindnode.Stop{Node: n},
+		chaos.NodePause:        kindnode.Pause{Node: n},
+		chaos.KubeletStop:      kindnode.KubeletStop{Node: n},
+		chaos.NetworkPartition: kindnode.Partition{Node: n, Peers: []string{"172.18.0.2", "10.244.0.0/24"}},
+		chaos.Drain:            &drain.Drain{Client: cs, Node: "w1", WasCordoned: true},
+		chaos.PodKill:          &podkill.Kill{Client: cs, Namespace: "ns", Selector: "app=web"},
+		chaos.KubeletFreeze:    &kubeletfreeze.Freeze{Client: cs, Node: "w1", Image: "img", For: 90 * time.Second, Pod: "freeze-kubelet-w1", Deadline: deadline},
+	}
+	for _, k := range Kinds {
+		t.Run(k, func(t *testing.T) {
+			f := built[chaos.Kind(k)]
+			if f == nil {
+				t.Fatalf("no fault of kind %s in this test: add one", k)
+			}
+			e, err := newEntry("run", cluster, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := journal.Record(e); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := os.ReadFile(filepath.Join(journal.Dir(), e.ID+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var file struct {
+				Cluster chaos.Cluster  `json:"cluster"`
+				Spec    map[string]any `json:"spec"`
+			}
+			if err := json.Unmarshal(raw, &file); err != nil {
+				t.Fatal(err)
+			}
+			wantCluster := chaos.Cluster{Kubeconfig: filepath.Join(dir, "kubeconfig"), Context: "kind-kp", KindCluster: "kp"}
+			if file.Cluster != wantCluster {
+				t.Errorf("journalled cluster %+v, want %+v (kubeconfig made absolute)", file.Cluster, wantCluster)
+			}
+			for _, key := range []string{"kubeconfig", "context", "kindCluster"} {
+				if _, ok := file.Spec[key]; ok {
+					t.Errorf("spec repeats the cluster's %s: %s", key, raw)
+				}
+			}
+			entries, err := journal.List("run")
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(entries, func(x journal.Entry) bool { return x.ID == e.ID })
+			if i < 0 {
+				t.Fatalf("entry %s not listed", e.ID)
+			}
+			again, err := rebuild(entries[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(again.Spec(), f.Spec()) || again.Describe() != f.Describe() {
+				t.Errorf("rebuilt %+v (%s), want %+v (%s)", again.Spec(), again.Describe(), f.Spec(), f.Describe())
+			}
+		})
+	}
+}
+
+func TestRebuildRefusesANodeFaultWithoutItsKindCluster(t *testing.T) {
+	e := journal.Entry{ID: "x", Spec: chaos.Spec{Kind: chaos.NodeStop, Node: "w1"}}
+	if _, err := rebuild(e); err == nil {
+		t.Fatal("a node fault with no kind cluster was rebuilt: its container check would accept any container")
+	}
+}
+
+// pod-kill, planned, injected and reverted: the irreversible fault closes
+// its journal entry without needing to reach the cluster again.
+func TestPodKillIsJournalledAndClosed(t *testing.T) {
+	t.Setenv("KUBEPROOF_JOURNAL_DIR", t.TempDir())
+	target := kubeproofCluster()
+	target.Kubeconfig = filepath.Join(t.TempDir(), "no-such-kubeconfig")
+	f, err := Plan(t.Context(), target, Request{Kind: chaos.PodKill, Namespace: "ns", Selector: "app=web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := Inject(t.Context(), "run", target, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := slices.ContainsFunc(target.Client.(*fake.Clientset).Actions(), func(a k8stesting.Action) bool {
+		dc, ok := a.(k8stesting.DeleteCollectionAction)
+		return ok && dc.GetNamespace() == "ns" && dc.GetListRestrictions().Labels.String() == "app=web"
+	})
+	if !deleted {
+		t.Errorf("no delete of pods app=web in ns: %v", target.Client.(*fake.Clientset).Actions())
+	}
+	if entries, _ := journal.List("run"); len(entries) != 1 || entries[0].Cluster != target.Cluster {
+		t.Fatalf("want one entry in cluster %+v, got %+v", target.Cluster, entries)
+	}
+	if err := Revert(t.Context(), e); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := journal.List("run"); len(entries) != 0 {
+		t.Errorf("entry left after revert: %+v", entries)
+	}
+}
+
+func TestInjectRefusesAnUnregisteredKind(t *testing.T) {
+	t.Setenv("KUBEPROOF_JOURNAL_DIR", t.TempDir())
+	_, err := Inject(t.Context(), "run", kubeproofCluster(), unregistered{})
+	if !errors.Is(err, ErrUnknownKind) {
+		t.Fatalf("want ErrUnknownKind, got %v", err)
+	}
+	if entries, _ := journal.List(""); len(entries) != 0 {
+		t.Errorf("an unregistered fault was journalled: %+v", entries)
+	}
+}
+
+type unregistered struct{ chaos.Fault }
+
+func (unregistered) Spec() chaos.Spec { return chaos.Spec{Kind: "disk-fill"} }
+func (unregistered) Describe() string { return "fill the disk" }
