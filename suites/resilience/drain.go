@@ -39,12 +39,10 @@ var _ = framework.Describe("planned node maintenance", contract.AreaResilience, 
 			trafficNode, victim := pickNodes(ctx, f, nodes)
 			traffic := framework.Create(ctx, f, f.Pods(), trafficPod(trafficNode))
 			f.WaitPodReady(ctx, traffic.Name)
-			target := faults.Target{Client: f.Client, Cluster: chaos.Cluster{Kubeconfig: framework.Context.Kubeconfig, Context: f.Client.ContextName, KindCluster: framework.Context.KindCluster}}
+			target := faultTarget(f)
 			fault, err := faults.Plan(ctx, target,
 				faults.Request{Kind: chaos.Drain, Node: victim, AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane})
-			if err != nil {
-				ginkgo.Skip(fmt.Sprintf("cannot drain: %v", err))
-			}
+			notPlanned(string(chaos.Drain), victim, err)
 			ginkgo.AddReportEntry(contract.EntryTargets, []string{victim})
 			fmt.Fprintf(ginkgo.GinkgoWriter, "plan: %s\n", fault.Describe())
 			obs := newObserver(f.Client, f.Namespace, victim, app, replicas)

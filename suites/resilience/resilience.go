@@ -2,6 +2,7 @@ package resilience
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -84,14 +85,12 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 	f.WaitPodReady(ctx, traffic.Name)
 
 	tolerance := evictionToleration(ctx, f)
-	target := faults.Target{Client: f.Client, Cluster: chaos.Cluster{Kubeconfig: framework.Context.Kubeconfig, Context: f.Client.ContextName, KindCluster: framework.Context.KindCluster}}
+	target := faultTarget(f)
 	fault, err := faults.Plan(ctx, target,
 		faults.Request{Kind: chaos.Kind(sc.fault), Node: victim, AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane,
 			// A frozen kubelet must stay frozen past eviction and replacement.
 			AllowPrivilegedPods: framework.Context.AllowPrivilegedPods, Image: framework.Context.WorkloadImage, For: settings.GracePeriod + tolerance + time.Minute})
-	if err != nil {
-		ginkgo.Skip(fmt.Sprintf("cannot inject %s: %v", sc.fault, err))
-	}
+	notPlanned(sc.fault, victim, err)
 	// The exact target is recorded and printed before anything breaks.
 	ginkgo.AddReportEntry(contract.EntryTargets, []string{victim})
 	fmt.Fprintf(ginkgo.GinkgoWriter, "plan: %s\n", fault.Describe())
@@ -337,4 +336,24 @@ func waitAvailable(ctx ginkgo.SpecContext, f *framework.Framework, name string, 
 			}
 			return d.Status.AvailableReplicas == int32(replicas), fmt.Sprintf("%d (pods: %s)", d.Status.AvailableReplicas, f.PodsNow(ctx, "app="+app))
 		})
+}
+
+// faultTarget is the cluster under test, as the fault journal records it.
+func faultTarget(f *framework.Framework) faults.Target {
+	return faults.Target{Client: f.Client, Cluster: chaos.Cluster{Kubeconfig: framework.Context.Kubeconfig, Context: f.Client.ContextName, KindCluster: framework.Context.KindCluster}}
+}
+
+// notPlanned ends the spec when a fault could not be planned: a safety
+// rule's refusal (no consent, a control-plane node) means "not checked",
+// with its reason; any other error (node gone, API error) is a failure,
+// never a skip that would read as nothing wrong.
+func notPlanned(fault, node string, err error) {
+	ginkgo.GinkgoHelper()
+	switch {
+	case err == nil:
+	case errors.Is(err, faults.ErrUnsafe):
+		ginkgo.Skip(fmt.Sprintf("not checked: %s on node %s %v", fault, node, err))
+	default:
+		framework.Failf("%s on node %s: want the fault planned, got %v", fault, node, err)
+	}
 }
