@@ -8,6 +8,7 @@ import (
 
 	// The suites register their specs when imported.
 	_ "github.com/kubeproof/kubeproof/suites/networking"
+	_ "github.com/kubeproof/kubeproof/suites/nodes"
 	_ "github.com/kubeproof/kubeproof/suites/resilience"
 	_ "github.com/kubeproof/kubeproof/suites/services"
 	_ "github.com/kubeproof/kubeproof/suites/workloads"

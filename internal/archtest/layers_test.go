@@ -29,6 +29,7 @@ var layers = map[string]float64{
 	"runner":                     1,
 	"suites":                     1.5, // the suites' test binary
 	"suites/networking":          2,   // the areas
+	"suites/nodes":               2,
 	"suites/services":            2,
 	"suites/workloads":           2,
 	"suites/resilience":          2,

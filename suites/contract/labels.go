@@ -14,6 +14,7 @@ type Label string
 
 // The registry.
 const (
+	AreaNodes      Label = "area:nodes"
 	AreaNetworking Label = "area:networking"
 	AreaServices   Label = "area:services"
 	AreaDNS        Label = "area:dns"
@@ -42,7 +43,7 @@ const (
 
 // Labels lists the registry, sorted.
 var Labels = sorted(
-	AreaNetworking, AreaServices, AreaDNS, AreaWorkloads, AreaResilience,
+	AreaNodes, AreaNetworking, AreaServices, AreaDNS, AreaWorkloads, AreaResilience,
 	ProfileQuick, ProfileCore, ProfileCertification,
 	Disruptive, CrossNode,
 	ChaosNodeStop, ChaosNodePause, ChaosKubeletStop, ChaosKubeletFreeze, ChaosPartition, ChaosDrain, ChaosPodKill,

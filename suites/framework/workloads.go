@@ -131,7 +131,11 @@ func (f *Framework) Resolve(ctx context.Context, from *corev1.Pod, name string) 
 	return r
 }
 
-// SchedulableNodes lists the Ready nodes ordinary pods may run on, by name.
+// SchedulableNodes lists the nodes ordinary pods may run on. A node meant
+// to run pods (not cordoned, no NoSchedule or NoExecute taint but the
+// ones the node lifecycle controller sets for a failing node) that is not
+// Ready fails the spec, naming it: a check "on every node" never drops a
+// dead node silently.
 func (f *Framework) SchedulableNodes(ctx context.Context) []corev1.Node {
 	ginkgo.GinkgoHelper()
 	list, err := f.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
@@ -139,12 +143,31 @@ func (f *Framework) SchedulableNodes(ctx context.Context) []corev1.Node {
 		Failf("list nodes: %v", err)
 	}
 	var out []corev1.Node
+	var dead []string
 	for _, n := range list.Items {
-		if kube.NodeReady(&n) && !n.Spec.Unschedulable && !hasNoScheduleTaint(&n) {
+		switch {
+		case n.Spec.Unschedulable || hasOwnNoScheduleTaint(&n):
+		case kube.NodeReady(&n):
 			out = append(out, n)
+		default:
+			dead = append(dead, fmt.Sprintf("%s (%s)", n.Name, NodeReadiness(&n)))
 		}
 	}
+	if len(dead) > 0 {
+		Failf("want every schedulable node Ready to run this check on, got not Ready: %s", strings.Join(dead, ", "))
+	}
 	return out
+}
+
+// NodeReadiness says in a few words where a node's Ready condition stands:
+// "Ready=Unknown NodeStatusUnknown: Kubelet stopped posting node status.".
+func NodeReadiness(n *corev1.Node) string {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return oneLine(fmt.Sprintf("Ready=%s %s: %s", c.Status, c.Reason, c.Message))
+		}
+	}
+	return "no Ready condition"
 }
 
 // RequireNodes skips the spec, saying why, when fewer than n nodes can run pods.
@@ -157,9 +180,12 @@ func (f *Framework) RequireNodes(ctx context.Context, n int) []corev1.Node {
 	return nodes
 }
 
-func hasNoScheduleTaint(n *corev1.Node) bool {
+// hasOwnNoScheduleTaint: a taint that keeps ordinary pods off the node by
+// someone's choice (a control plane, a dedicated node), not one of the
+// node.kubernetes.io/ taints the control plane sets when a node fails.
+func hasOwnNoScheduleTaint(n *corev1.Node) bool {
 	for _, t := range n.Spec.Taints {
-		if t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute {
+		if (t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute) && !strings.HasPrefix(t.Key, "node.kubernetes.io/") {
 			return true
 		}
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/kubeproof/kubeproof/reporters/results"
 )
 
-const coreSuites = "area:networking || area:services"
+const coreSuites = "area:nodes || area:networking || area:services"
 
 // TestSuitesPass runs the networking and services suites on a healthy
 // cluster sequentially, then those and the workloads suite in parallel,
@@ -57,6 +57,43 @@ func TestSuitesPass(t *testing.T) {
 	t.Logf("suite durations: %v", durations)
 	writeArtifact(t, "suite-durations.json", durations)
 	t.Run("interrupt removes what the run created", func(t *testing.T) { interruptRun(t, kubeconfig) })
+	// Last: it leaves a node dead, and the cluster goes with the test.
+	t.Run("a dead node fails the run, named", func(t *testing.T) { deadNodeFails(t, kubeconfig, "kubeproof-e2e-suites-worker2") })
+}
+
+// deadNodeFails stops a worker's kubelet and waits until the control plane
+// marks the node NotReady: the nodes check and every check that runs on
+// every node must fail naming it, never pass by leaving it out.
+func deadNodeFails(t *testing.T, kubeconfig, node string) {
+	c, err := kube.NewClient(kubeconfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("docker", "exec", node, "systemctl", "stop", "kubelet").CombinedOutput(); err != nil {
+		t.Fatalf("stop kubelet on %s: %v: %s", node, err, out)
+	}
+	start := time.Now()
+	// node-monitor-grace-period is 50 s by default; twice that and more.
+	err = wait.PollUntilContextTimeout(context.Background(), time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		n, err := c.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		return err == nil && !kube.NodeReady(n), nil
+	})
+	if err != nil {
+		t.Fatalf("node %s still Ready 3 minutes after its kubelet stopped: %v", node, err)
+	}
+	t.Logf("node %s NotReady %.0fs after its kubelet stopped", node, time.Since(start).Seconds())
+	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--profile", "quick", "--label-filter", "area:nodes || area:networking")
+	if code != 1 {
+		t.Errorf("want exit 1 (checks failed) with node %s dead, got %d", node, code)
+	}
+	for _, name := range []string{"every node Ready", "pod-to-pod on the same node", "pod-to-pod across every pair of nodes"} {
+		ch := findPrefix(run, name)
+		if ch == nil || ch.Verdict != results.Failed || !strings.Contains(ch.Reason, node) {
+			t.Errorf("check %q: want failed naming %s, got %+v", name, node, ch)
+			continue
+		}
+		t.Logf("%s: %s", ch.Name, ch.Reason)
+	}
 }
 
 // interruptRun sends SIGINT to `kubeproof run` while specs have objects in
