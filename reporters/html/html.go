@@ -83,7 +83,9 @@ func EmbeddedDigest(report io.Reader) (string, error) {
 type view struct {
 	Run       *results.Run
 	Digest    string
-	Certified bool
+	Certified bool   // the certification verdict, CERTIFIED
+	Pass      bool   // the verdict is a pass (CERTIFIED, or "core profile: passed")
+	Word      string // the verdict
 	Why       string // one line under the verdict
 	Counts    results.Summary
 	Duration  string
@@ -122,17 +124,10 @@ const phasePrefix = "phase: "
 func newView(run *results.Run, digest string) view {
 	counted := *run
 	counted.Recount()
-	v := view{Run: run, Digest: digest, Certified: run.Certified(), Counts: counted.Summary}
+	o := run.Outcome()
+	v := view{Run: run, Digest: digest, Certified: o.Pass && o.Word == "CERTIFIED", Pass: o.Pass, Word: o.Word, Why: o.Why, Counts: counted.Summary}
 	if !run.FinishedAt.IsZero() {
 		v.Duration = run.FinishedAt.Sub(run.StartedAt).Round(time.Second).String()
-	}
-	switch {
-	case v.Counts.Failed > 0:
-		v.Why = fmt.Sprintf("%d of %d checks failed", v.Counts.Failed, v.Counts.Passed+v.Counts.Failed)
-	case v.Counts.Passed == 0:
-		v.Why = "no check ran: a run that checks nothing certifies nothing"
-	default:
-		v.Why = fmt.Sprintf("all %d checks that ran passed", v.Counts.Passed)
 	}
 
 	byName := map[string]*area{}

@@ -103,9 +103,14 @@ func TestReportNotCertified(t *testing.T) {
 		}
 	}
 
-	empty := &results.Run{SchemaVersion: results.SchemaVersion, RunID: "empty"}
+	empty := &results.Run{SchemaVersion: results.SchemaVersion, RunID: "empty", Profile: "certification"}
 	if page := render(t, empty); !strings.Contains(page, ">NOT CERTIFIED<") {
 		t.Error("a run without checks must not be certified")
+	}
+	core := loadTestRun(t)
+	core.Profile = "core"
+	if page := render(t, core); !strings.Contains(page, ">core profile: passed<") || strings.Contains(page, "CERTIFIED") {
+		t.Error("a core run passes its profile; only the certification profile certifies")
 	}
 }
 

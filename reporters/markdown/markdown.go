@@ -31,15 +31,15 @@ func Write(w io.Writer, run *results.Run) error {
 	}
 
 	var b strings.Builder
-	verdict := "✅ CERTIFIED"
-	if !run.Certified() {
-		verdict = "❌ NOT CERTIFIED"
+	outcome := run.Outcome()
+	verdict := "✅ " + outcome.Word
+	if !outcome.Pass {
+		verdict = "❌ " + outcome.Word
 	}
-	profile := "the selected checks"
-	if run.Profile != "" {
-		profile = "profile `" + run.Profile + "`"
+	if run.Profile == "certification" {
+		verdict += " for profile `certification`"
 	}
-	fmt.Fprintf(&b, "## kubeproof: %s for %s\n\n", verdict, profile)
+	fmt.Fprintf(&b, "## kubeproof: %s\n\n%s.\n\n", verdict, outcome.Why)
 	fmt.Fprintf(&b, "**%d passed**, **%d failed**, %d skipped · run `%s`", n.Passed, n.Failed, n.Skipped, run.RunID)
 	if c := run.Cluster; c.ServerVersion != "" {
 		fmt.Fprintf(&b, " · Kubernetes %s, %d nodes", Cell(c.ServerVersion), len(c.Nodes))

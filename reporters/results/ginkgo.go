@@ -64,7 +64,7 @@ func checkFrom(s types.SpecReport) Check {
 		c.Verdict = Skipped
 		c.Reason = firstLine(s.Failure.Message)
 		if c.Reason == "" {
-			c.Reason = "not selected (profile, label filter or focus)"
+			c.Reason = NotSelected
 		}
 	default:
 		c.Verdict = Failed

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/kubeproof/kubeproof/internal/atomicfile"
@@ -139,19 +140,65 @@ func (r *Run) Recount() {
 	}
 }
 
-// Certified reports whether the run certifies its profile: no check
-// failed and at least one passed (a run that checked nothing proves nothing).
-func (r *Run) Certified() bool {
-	passed := false
+// NotSelected is the reason of a check the run's selection (profile,
+// label filter, focus) left out: not checked by choice, unlike a check
+// skipped at run time.
+const NotSelected = "not selected (profile, label filter or focus)"
+
+// Outcome is a run's verdict as every view shows it: one word or phrase,
+// whether it is a pass, and the line under it.
+type Outcome struct {
+	Word string
+	Pass bool
+	Why  string
+}
+
+// Outcome says what the run proves. Only the certification profile can
+// certify, and only when a check ran, none failed and none of the selected
+// checks was skipped at run time (a check not checked proves nothing).
+// Other profiles say "<profile> profile: passed" or "failed".
+func (r *Run) Outcome() Outcome {
+	var passed, failed int
+	var unchecked []string
 	for _, c := range r.Checks {
-		switch c.Verdict {
-		case Failed:
-			return false
-		case Passed:
-			passed = true
+		switch {
+		case c.Verdict == Passed:
+			passed++
+		case c.Verdict == Failed:
+			failed++
+		case c.Reason != NotSelected:
+			unchecked = append(unchecked, c.Name+": "+c.Reason)
 		}
 	}
-	return passed
+	o := Outcome{Pass: failed == 0 && passed > 0}
+	switch {
+	case failed > 0:
+		o.Why = fmt.Sprintf("%d of %d checks failed", failed, passed+failed)
+	case passed == 0:
+		o.Why = "no check ran: a run that checks nothing proves nothing"
+	default:
+		o.Why = fmt.Sprintf("all %d checks that ran passed", passed)
+	}
+	if r.Profile != "certification" {
+		word := "failed"
+		if o.Pass {
+			word = "passed"
+		}
+		o.Word = "selected checks: " + word
+		if r.Profile != "" {
+			o.Word = r.Profile + " profile: " + word
+		}
+		return o
+	}
+	if len(unchecked) > 0 {
+		o.Pass = false
+		o.Why += fmt.Sprintf("; %d selected %s not checked (%s)", len(unchecked), map[bool]string{true: "check was", false: "checks were"}[len(unchecked) == 1], strings.Join(unchecked, "; "))
+	}
+	o.Word = "NOT CERTIFIED"
+	if o.Pass {
+		o.Word = "CERTIFIED"
+	}
+	return o
 }
 
 // Canonical is the byte form the digest is computed over: the JSON

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,22 +104,38 @@ func TestLoadMissingFileNamesIt(t *testing.T) {
 	}
 }
 
-func TestCertified(t *testing.T) {
+func TestOutcome(t *testing.T) {
 	for _, tc := range []struct {
+		profile  string
 		verdicts []string
-		want     bool
+		reasons  []string
+		word     string
+		pass     bool
 	}{
-		{[]string{Passed, Skipped}, true},
-		{[]string{Passed, Failed}, false},
-		{[]string{Skipped}, false}, // nothing ran, nothing proven
-		{nil, false},
+		{"certification", []string{Passed, Skipped}, []string{"", NotSelected}, "CERTIFIED", true},
+		{"certification", []string{Passed, Failed}, nil, "NOT CERTIFIED", false},
+		{"certification", []string{Skipped}, []string{NotSelected}, "NOT CERTIFIED", false}, // nothing ran, nothing proven
+		{"certification", nil, nil, "NOT CERTIFIED", false},
+		// Skipped at run time: selected, and not checked.
+		{"certification", []string{Passed, Skipped}, []string{"", "needs 2 schedulable nodes, the cluster has 1"}, "NOT CERTIFIED", false},
+		{"core", []string{Passed, Skipped}, []string{"", NotSelected}, "core profile: passed", true},
+		{"core", []string{Passed, Failed}, nil, "core profile: failed", false},
+		{"", []string{Passed}, nil, "selected checks: passed", true},
 	} {
-		r := &Run{}
-		for _, v := range tc.verdicts {
-			r.Checks = append(r.Checks, Check{Verdict: v})
+		r := &Run{Profile: tc.profile}
+		for i, v := range tc.verdicts {
+			c := Check{Name: fmt.Sprint("check ", i), Verdict: v}
+			if i < len(tc.reasons) {
+				c.Reason = tc.reasons[i]
+			}
+			r.Checks = append(r.Checks, c)
 		}
-		if got := r.Certified(); got != tc.want {
-			t.Errorf("Certified with verdicts %v = %t, want %t", tc.verdicts, got, tc.want)
+		o := r.Outcome()
+		if o.Word != tc.word || o.Pass != tc.pass {
+			t.Errorf("%s %v %v: got %q pass=%t, want %q pass=%t (%s)", tc.profile, tc.verdicts, tc.reasons, o.Word, o.Pass, tc.word, tc.pass, o.Why)
+		}
+		if len(tc.reasons) > 1 && tc.reasons[1] != "" && tc.reasons[1] != NotSelected && !strings.Contains(o.Why, tc.reasons[1]) {
+			t.Errorf("the verdict must say what was not checked and why: %s", o.Why)
 		}
 	}
 }

@@ -207,7 +207,7 @@ func TestMarkdown(t *testing.T) {
 	if code != exitcode.OK {
 		t.Fatalf("exit %d (%v)", code, err)
 	}
-	for _, want := range []string{"NOT CERTIFIED", "**8 passed**, **1 failed**", "### Failed checks", regressing + " | want a reply within 2s", "### Key measurements"} {
+	for _, want := range []string{"core profile: failed", "**8 passed**, **1 failed**", "### Failed checks", regressing + " | want a reply within 2s", "### Key measurements"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, out)
 		}
