@@ -50,6 +50,8 @@ type Cluster struct {
 	Context string `json:"context,omitempty"`
 	// KindCluster names the kind cluster, "" when it is not one.
 	KindCluster string `json:"kindCluster,omitempty"`
+	// Server is the API server's URL as the client saw it when planning.
+	Server string `json:"server,omitempty"`
 }
 
 // String names the cluster for people: its context, else its kind cluster.

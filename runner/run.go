@@ -13,13 +13,11 @@ import (
 	"syscall"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/kubeproof/kubeproof/chaos/faults"
 	"github.com/kubeproof/kubeproof/chaos/kindnode"
 	"github.com/kubeproof/kubeproof/cluster/kindcluster"
 	"github.com/kubeproof/kubeproof/fixtures/workloadimage"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
+	"github.com/kubeproof/kubeproof/internal/kindstate"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/internal/version"
 	"github.com/kubeproof/kubeproof/reporters/html"
@@ -89,7 +87,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	}
 	run.Cluster.WorkloadImage = o.WorkloadImage
 
-	filter, leftOut := contract.Filter(o.Profile, o.LabelFilter, o.AllowDisruptive || useKind || ownCluster(ctx, client))
+	filter, leftOut := contract.Filter(o.Profile, o.LabelFilter, o.AllowDisruptive || useKind || ownCluster(client, kindName))
 	run.LabelFilter, run.LeftOut = filter, leftOut
 	before := nodeStates(ctx, client)
 	o.KindCluster = kindName
@@ -260,9 +258,9 @@ func kubeconfigAvailable() bool {
 	return err == nil
 }
 
-// ownCluster: a cluster kubeproof created (its nodes carry the mark) may be
-// broken without further consent.
-func ownCluster(ctx context.Context, c *kube.Client) bool {
-	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	return err == nil && faults.CreatedByKubeproof(nodes.Items)
+// ownCluster: a kind cluster kubeproof created on this machine, at this
+// kubeconfig's server, may be broken without further consent.
+func ownCluster(c *kube.Client, kindCluster string) bool {
+	owned, _ := kindstate.Created(kindCluster, c.Config.Host)
+	return owned
 }

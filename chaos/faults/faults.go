@@ -18,7 +18,8 @@ import (
 
 	"github.com/kubeproof/kubeproof/chaos"
 	"github.com/kubeproof/kubeproof/chaos/journal"
-	"github.com/kubeproof/kubeproof/fixtures/meta"
+	"github.com/kubeproof/kubeproof/internal/kindstate"
+	"github.com/kubeproof/kubeproof/internal/kube"
 )
 
 // ErrUnsafe marks a request the safety rules refuse.
@@ -50,6 +51,30 @@ type Request struct {
 type Target struct {
 	Client kubernetes.Interface
 	chaos.Cluster
+	// Owned: kubeproof created this cluster on this machine (decided by the
+	// caller from internal/kindstate: the local record, the Docker engine
+	// and the server), which is consent to break it. Node labels never are.
+	Owned bool
+	// NotOwnedWhy says why Owned is false, for the refusal.
+	NotOwnedWhy string
+}
+
+// TargetFor is the cluster a client talks to, as a fault target: its
+// identity for the journal, and whether kubeproof created it on this
+// machine (the kind cluster's local record names the client's server).
+func TargetFor(c *kube.Client, kubeconfig, kindCluster string) Target {
+	if kubeconfig != "" {
+		if abs, err := filepath.Abs(kubeconfig); err == nil {
+			kubeconfig = abs
+		}
+	}
+	owned, why := kindstate.Created(kindCluster, c.Config.Host)
+	return Target{
+		Client:      c,
+		Cluster:     chaos.Cluster{Kubeconfig: kubeconfig, Context: c.ContextName, KindCluster: kindCluster, Server: c.Config.Host},
+		Owned:       owned,
+		NotOwnedWhy: why,
+	}
 }
 
 // Plan checks the safety rules and returns the fault, ready to describe
@@ -63,8 +88,12 @@ func Plan(ctx context.Context, t Target, r Request) (chaos.Fault, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list nodes: %w", err)
 	}
-	if !r.AllowDisruptive && !CreatedByKubeproof(nodes.Items) {
-		return nil, fmt.Errorf("%w: this cluster was not created by kubeproof; pass --allow-disruptive to consent to breaking it", ErrUnsafe)
+	if !r.AllowDisruptive && !t.Owned {
+		why := t.NotOwnedWhy
+		if why == "" {
+			why = "not created by kubeproof on this machine"
+		}
+		return nil, fmt.Errorf("%w: cluster %s (server %s): %s; pass --allow-disruptive to consent to breaking it", ErrUnsafe, t.Cluster, orUnknown(t.Server), why)
 	}
 	if !reg.OnNode {
 		return reg.plan(ctx, t, r, nodes.Items)
@@ -85,14 +114,11 @@ func Plan(ctx context.Context, t Target, r Request) (chaos.Fault, error) {
 	return reg.plan(ctx, t, r, nodes.Items)
 }
 
-// CreatedByKubeproof reports whether every node carries kubeproof's mark.
-func CreatedByKubeproof(nodes []corev1.Node) bool {
-	for _, n := range nodes {
-		if n.Labels[meta.LabelCreatedBy] != meta.ManagedBy {
-			return false
-		}
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
 	}
-	return len(nodes) > 0
+	return s
 }
 
 // Inject writes the journal entry, then injects. If injecting fails the

@@ -52,7 +52,8 @@ func kubeproofCluster() Target {
 			node("w1", false, true, "172.18.0.3", "10.244.1.0/24"),
 			node("w2", false, true, "172.18.0.4", "10.244.2.0/24"),
 		),
-		Cluster: chaos.Cluster{Context: "kind-kp", KindCluster: "kp"},
+		Cluster: chaos.Cluster{Context: "kind-kp", KindCluster: "kp", Server: "https://127.0.0.1:40001"},
+		Owned:   true,
 	}
 }
 
@@ -68,6 +69,9 @@ func TestPlanSafetyRules(t *testing.T) {
 	foreign := Target{Client: fake.NewClientset(node("cp", true, false, "", ""), node("w1", false, false, "", ""))}
 	cases := []planCase{
 		{"cluster not created by kubeproof", foreign, Request{Kind: chaos.Drain, Node: "w1"}, true, "--allow-disruptive"},
+		// The created-by label is set by kubeproof on its nodes, but anyone
+		// who can patch nodes can set it: it is never consent.
+		{"nodes marked, cluster not kubeproof's", Target{Client: kubeproofCluster().Client, NotOwnedWhy: "kind cluster kp was not created by kubeproof on this machine"}, Request{Kind: chaos.Drain, Node: "w1"}, true, "was not created by kubeproof"},
 		{"consent to break it", foreign, Request{Kind: chaos.Drain, Node: "w1", AllowDisruptive: true}, false, ""},
 		{"pod-kill needs the same consent", foreign, Request{Kind: chaos.PodKill, Namespace: "ns", Selector: "app=web"}, true, "--allow-disruptive"},
 		{"control-plane node", kubeproofCluster(), Request{Kind: chaos.Drain, Node: "cp"}, true, "--allow-control-plane"},
@@ -77,13 +81,13 @@ func TestPlanSafetyRules(t *testing.T) {
 		{"kubelet-freeze without privileged pods", kubeproofCluster(), Request{Kind: chaos.KubeletFreeze, Node: "w1", Image: "img", For: time.Minute}, true, "--allow-privileged-pods"},
 		{"kubelet-freeze without an image", kubeproofCluster(), Request{Kind: chaos.KubeletFreeze, Node: "w1", AllowPrivilegedPods: true, For: time.Minute}, false, "workload image"},
 		{"kubelet-freeze with consent", kubeproofCluster(), Request{Kind: chaos.KubeletFreeze, Node: "w1", AllowPrivilegedPods: true, Image: "img", For: time.Minute}, false, ""},
-		{"kubelet-freeze on a non-kind cluster", Target{Client: kubeproofCluster().Client}, Request{Kind: chaos.KubeletFreeze, Node: "w1", AllowPrivilegedPods: true, Image: "img", For: time.Minute}, false, ""},
+		{"kubelet-freeze on a non-kind cluster", Target{Client: kubeproofCluster().Client, Owned: true}, Request{Kind: chaos.KubeletFreeze, Node: "w1", AllowPrivilegedPods: true, Image: "img", For: time.Minute}, false, ""},
 		{"unknown node", kubeproofCluster(), Request{Kind: chaos.Drain, Node: "nope"}, false, `node "nope" not found`},
 		{"pod-kill names no node", kubeproofCluster(), Request{Kind: chaos.PodKill, Namespace: "ns", Selector: "app=web"}, false, ""},
 	}
 	for _, kind := range []chaos.Kind{chaos.NodeStop, chaos.NodePause, chaos.KubeletStop, chaos.NetworkPartition} {
 		cases = append(cases,
-			planCase{string(kind) + " without a kind cluster", Target{Client: kubeproofCluster().Client}, Request{Kind: kind, Node: "w1"}, true, "only on kind clusters"},
+			planCase{string(kind) + " without a kind cluster", Target{Client: kubeproofCluster().Client, Owned: true}, Request{Kind: kind, Node: "w1"}, true, "only on kind clusters"},
 			planCase{string(kind) + " on kind", kubeproofCluster(), Request{Kind: kind, Node: "w1"}, false, ""})
 	}
 	for _, c := range cases {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubeproof/kubeproof/cluster/dockerup"
 	"github.com/kubeproof/kubeproof/fixtures/meta"
+	"github.com/kubeproof/kubeproof/internal/kindstate"
 	"github.com/kubeproof/kubeproof/internal/paths"
 	"github.com/kubeproof/kubeproof/nodeimage"
 )
@@ -106,8 +107,9 @@ func Create(ctx context.Context, o CreateOptions) (*Cluster, error) {
 	if slices.Contains(existing, o.Name) {
 		return nil, fmt.Errorf("%w: a kind cluster named %q already exists: delete it with `kubeproof cluster delete --name %s` or pick another --name", ErrExists, o.Name, o.Name)
 	}
-	// Marks the cluster as kubeproof's own: disruptive checks need no
-	// further consent on it (see chaos/faults).
+	// Tells a reader of the nodes who made them. It is not consent to
+	// break the cluster: anyone who can patch nodes can set a label; the
+	// local record (internal/kindstate) decides that.
 	for i := range cfg.Nodes {
 		if cfg.Nodes[i].Labels == nil {
 			cfg.Nodes[i].Labels = map[string]string{}
@@ -138,6 +140,8 @@ func Create(ctx context.Context, o CreateOptions) (*Cluster, error) {
 			fmt.Fprintf(o.Out, "cluster %s retained for debugging (KUBECONFIG=%s)\n", o.Name, o.KubeconfigPath)
 		} else if derr := p.Delete(o.Name, o.KubeconfigPath); derr != nil {
 			fmt.Fprintf(o.Out, "warning: delete cluster %s: %v\n", o.Name, derr)
+		} else if ferr := kindstate.Forget(o.Name); ferr != nil {
+			fmt.Fprintf(o.Out, "warning: %v\n", ferr)
 		}
 		return nil, err
 	}
@@ -155,9 +159,14 @@ func Create(ctx context.Context, o CreateOptions) (*Cluster, error) {
 	if err != nil {
 		return fail(fmt.Errorf("create kind cluster %s: %w", o.Name, err))
 	}
-	client, err := clientFor(o.KubeconfigPath)
+	server, client, err := clientFor(o.KubeconfigPath)
 	if err != nil {
 		return fail(err)
+	}
+	// The local record is what makes the cluster kubeproof's own (consent
+	// to break it): see internal/kindstate.
+	if err := kindstate.Remember(o.Name, server); err != nil {
+		return fail(fmt.Errorf("record kind cluster %s as kubeproof's: %w", o.Name, err))
 	}
 	if err := step("isolate cluster DNS", func() error { return IsolateDNS(ctx, client) }); err != nil {
 		return fail(err)
@@ -196,6 +205,9 @@ func Delete(name, kubeconfigPath string) error {
 	if err := provider().Delete(name, kubeconfigPath); err != nil {
 		return fmt.Errorf("delete kind cluster %s: %w", name, err)
 	}
+	if err := kindstate.Forget(name); err != nil {
+		return err
+	}
 	if err := os.Remove(kubeconfigPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
@@ -217,10 +229,12 @@ func DefaultKubeconfigPath(name string) (string, error) {
 	return filepath.Join(home, ".kube", "kubeproof-"+name+".yaml"), nil
 }
 
-func clientFor(kubeconfig string) (kubernetes.Interface, error) {
+// clientFor returns the API server's URL and a client for it.
+func clientFor(kubeconfig string) (string, kubernetes.Interface, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
+		return "", nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
 	}
-	return kubernetes.NewForConfig(cfg)
+	c, err := kubernetes.NewForConfig(cfg)
+	return cfg.Host, c, err
 }

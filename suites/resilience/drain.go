@@ -44,7 +44,7 @@ var _ = framework.Describe("planned node maintenance", contract.AreaResilience, 
 				faults.Request{Kind: chaos.Drain, Node: victim, AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane})
 			notPlanned(string(chaos.Drain), victim, err)
 			ginkgo.AddReportEntry(contract.EntryTargets, []string{victim})
-			fmt.Fprintf(ginkgo.GinkgoWriter, "plan: %s\n", fault.Describe())
+			fmt.Fprintf(ginkgo.GinkgoWriter, "plan: %s, in cluster %s (server %s)\n", fault.Describe(), target.Cluster, target.Server)
 			obs := newObserver(f.Client, f.Namespace, victim, app, replicas)
 			ginkgo.DeferCleanup(obs.close)
 			trafficUntil(ctx, f, traffic.Name, time.Now().Add(3*time.Second))

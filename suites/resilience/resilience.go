@@ -93,7 +93,7 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 	notPlanned(sc.fault, victim, err)
 	// The exact target is recorded and printed before anything breaks.
 	ginkgo.AddReportEntry(contract.EntryTargets, []string{victim})
-	fmt.Fprintf(ginkgo.GinkgoWriter, "plan: %s\n", fault.Describe())
+	fmt.Fprintf(ginkgo.GinkgoWriter, "plan: %s, in cluster %s (server %s)\n", fault.Describe(), target.Cluster, target.Server)
 
 	obs := newObserver(f.Client, f.Namespace, victim, app, replicas)
 	ginkgo.DeferCleanup(obs.close)
@@ -340,7 +340,7 @@ func waitAvailable(ctx ginkgo.SpecContext, f *framework.Framework, name string, 
 
 // faultTarget is the cluster under test, as the fault journal records it.
 func faultTarget(f *framework.Framework) faults.Target {
-	return faults.Target{Client: f.Client, Cluster: chaos.Cluster{Kubeconfig: framework.Context.Kubeconfig, Context: f.Client.ContextName, KindCluster: framework.Context.KindCluster}}
+	return faults.TargetFor(f.Client, framework.Context.Kubeconfig, framework.Context.KindCluster)
 }
 
 // notPlanned ends the spec when a fault could not be planned: a safety

@@ -50,7 +50,7 @@ func newInject() *cobra.Command {
 			}
 			// The resolved context is journalled, so that revert does not
 			// follow a later change of the current context.
-			t := faults.Target{Client: client, Cluster: chaos.Cluster{Kubeconfig: target.Kubeconfig, Context: client.ContextName, KindCluster: kindnode.ClusterFromContext(client.ContextName)}}
+			t := faults.TargetFor(client, target.Kubeconfig, kindnode.ClusterFromContext(client.ContextName))
 			if r.Kind == chaos.KubeletFreeze && r.Image == "" && t.KindCluster != "" {
 				if r.Image, err = workloadimage.OnKind(c.Context(), t.KindCluster); err != nil {
 					return exitcode.EnvironmentError(err)
@@ -64,7 +64,7 @@ func newInject() *cobra.Command {
 				return exitcode.EnvironmentError(err)
 			}
 			out := c.OutOrStdout()
-			fmt.Fprintf(out, "plan: %s\n", f.Describe())
+			fmt.Fprintf(out, "plan: %s, in cluster %s (server %s)\n", f.Describe(), t.Cluster, t.Server)
 			if runID == "" {
 				runID = "manual-" + time.Now().UTC().Format("20060102-150405")
 			}
