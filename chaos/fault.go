@@ -52,6 +52,9 @@ type Cluster struct {
 	KindCluster string `json:"kindCluster,omitempty"`
 	// Server is the API server's URL as the client saw it when planning.
 	Server string `json:"server,omitempty"`
+	// UID is the kube-system namespace's UID: the cluster's identity, which
+	// a revert checks before acting.
+	UID string `json:"uid,omitempty"`
 }
 
 // String names the cluster for people: its context, else its kind cluster.

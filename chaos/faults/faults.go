@@ -62,7 +62,7 @@ type Target struct {
 // TargetFor is the cluster a client talks to, as a fault target: its
 // identity for the journal, and whether kubeproof created it on this
 // machine (the kind cluster's local record names the client's server).
-func TargetFor(c *kube.Client, kubeconfig, kindCluster string) Target {
+func TargetFor(ctx context.Context, c *kube.Client, kubeconfig, kindCluster string) Target {
 	if kubeconfig != "" {
 		if abs, err := filepath.Abs(kubeconfig); err == nil {
 			kubeconfig = abs
@@ -71,7 +71,7 @@ func TargetFor(c *kube.Client, kubeconfig, kindCluster string) Target {
 	owned, why := kindstate.Created(kindCluster, c.Config.Host)
 	return Target{
 		Client:      c,
-		Cluster:     chaos.Cluster{Kubeconfig: kubeconfig, Context: c.ContextName, KindCluster: kindCluster, Server: c.Config.Host},
+		Cluster:     chaos.Cluster{Kubeconfig: kubeconfig, Context: c.ContextName, KindCluster: kindCluster, Server: c.Config.Host, UID: clusterUID(ctx, c)},
 		Owned:       owned,
 		NotOwnedWhy: why,
 	}
@@ -169,7 +169,7 @@ func Revert(ctx context.Context, e journal.Entry) error {
 	// An irreversible fault has nothing to undo; closing its entry needs
 	// no access to the cluster.
 	if !reg.Irreversible {
-		f, err := rebuild(e)
+		f, err := rebuild(ctx, e)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -224,7 +225,7 @@ func TestJournalRoundTripForEveryKind(t *testing.T) {
 			if i < 0 {
 				t.Fatalf("entry %s not listed", e.ID)
 			}
-			again, err := rebuild(entries[i])
+			again, err := rebuild(context.Background(), entries[i])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -237,7 +238,7 @@ func TestJournalRoundTripForEveryKind(t *testing.T) {
 
 func TestRebuildRefusesANodeFaultWithoutItsKindCluster(t *testing.T) {
 	e := journal.Entry{ID: "x", Spec: chaos.Spec{Kind: chaos.NodeStop, Node: "w1"}}
-	if _, err := rebuild(e); err == nil {
+	if _, err := rebuild(context.Background(), e); err == nil {
 		t.Fatal("a node fault with no kind cluster was rebuilt: its container check would accept any container")
 	}
 }
@@ -289,3 +290,51 @@ type unregistered struct{ chaos.Fault }
 
 func (unregistered) Spec() chaos.Spec { return chaos.Spec{Kind: "disk-fill"} }
 func (unregistered) Describe() string { return "fill the disk" }
+
+func TestRevertRefusesAnotherCluster(t *testing.T) {
+	ctx := context.Background()
+	ks := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system", UID: "uid-a"}}
+	a := chaos.Cluster{Context: "kind-a", Server: "https://127.0.0.1:40001", UID: "uid-a"}
+	for _, c := range []struct {
+		name    string
+		want    chaos.Cluster
+		host    string
+		client  *fake.Clientset
+		wrong   bool
+		errHas  string
+		success bool
+	}{
+		{"same cluster", a, "https://127.0.0.1:40001/", fake.NewClientset(ks), false, "", true},
+		{"another server", a, "https://10.0.0.1:6443", fake.NewClientset(ks), true, "belongs to kind-a at https://127.0.0.1:40001", false},
+		{"same address, rebuilt cluster", a, a.Server, fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system", UID: "uid-b"}}), true, "kube-system uid-a", false},
+		{"identity unreadable", a, a.Server, fake.NewClientset(), false, "nothing reverted", false},
+		{"nothing recorded (older journal)", chaos.Cluster{Context: "kind-a"}, "https://elsewhere", fake.NewClientset(), false, "", true},
+	} {
+		err := sameCluster(ctx, c.want, c.host, c.client)
+		if c.success != (err == nil) || c.wrong != errors.Is(err, ErrWrongCluster) || (c.errHas != "" && (err == nil || !strings.Contains(err.Error(), c.errHas))) {
+			t.Errorf("%s: got %v", c.name, err)
+		}
+	}
+}
+
+// A journalled drain whose kubeconfig now names another server is not
+// rebuilt: nothing is uncordoned on the wrong cluster.
+func TestRebuildRefusesWhenTheKubeconfigMovedOn(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	data := `apiVersion: v1
+kind: Config
+clusters: [{name: b, cluster: {server: "https://127.0.0.1:1"}}]
+contexts: [{name: kind-a, context: {cluster: b, user: u}}]
+users: [{name: u, user: {token: t}}]
+current-context: kind-a
+`
+	if err := os.WriteFile(kubeconfig, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := journal.Entry{ID: "run-drain-w1", Spec: chaos.Spec{Kind: chaos.Drain, Node: "w1"},
+		Cluster: chaos.Cluster{Kubeconfig: kubeconfig, Context: "kind-a", Server: "https://127.0.0.1:40001", UID: "uid-a"}}
+	_, err := rebuild(context.Background(), e)
+	if !errors.Is(err, ErrWrongCluster) || !strings.Contains(err.Error(), "https://127.0.0.1:1") {
+		t.Errorf("rebuild against a moved kubeconfig: want ErrWrongCluster naming both servers, got %v", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeproof/kubeproof/chaos"
@@ -174,7 +175,7 @@ func lookup(k chaos.Kind) (registration, error) {
 }
 
 // rebuild makes a journalled fault again, in the cluster its entry names.
-func rebuild(e journal.Entry) (chaos.Fault, error) {
+func rebuild(ctx context.Context, e journal.Entry) (chaos.Fault, error) {
 	r, err := lookup(e.Spec.Kind)
 	if err != nil {
 		return nil, fmt.Errorf("journal entry %s: %w", e.ID, err)
@@ -185,15 +186,16 @@ func rebuild(e journal.Entry) (chaos.Fault, error) {
 		return nil, fmt.Errorf("journal entry %s: %s names no kind cluster", e.ID, e.Spec.Kind)
 	}
 	if r.Access == API {
-		// Identity check goes here (hardening issue): the client must reach
-		// the cluster the fault was injected into, not whatever this
-		// kubeconfig and context name now; compare the server URL and the
-		// kube-system namespace UID recorded in e.Cluster, refuse on a
-		// mismatch. KindNode faults already refuse a container that is not
-		// a node of e.Cluster.KindCluster (kindnode's check).
+		// The client must reach the cluster the fault was injected into,
+		// not whatever this kubeconfig and context point at now. KindNode
+		// faults refuse a container that is not a node of
+		// e.Cluster.KindCluster (kindnode's check).
 		kc, err := kube.NewClient(e.Cluster.Kubeconfig, e.Cluster.Context)
 		if err != nil {
 			return nil, fmt.Errorf("reach cluster %s of journal entry %s: %w", e.Cluster, e.ID, err)
+		}
+		if err := sameCluster(ctx, e.Cluster, kc.Config.Host, kc); err != nil {
+			return nil, fmt.Errorf("journal entry %s (%s on %s): %w", e.ID, e.Spec.Kind, e.Spec.Node, err)
 		}
 		c = kc
 	}
@@ -216,4 +218,42 @@ func peersOf(node string, nodes []corev1.Node) []string {
 		peers = append(peers, other.Spec.PodCIDRs...)
 	}
 	return peers
+}
+
+// ErrWrongCluster marks a revert whose kubeconfig now reaches another
+// cluster than the one the fault was injected into.
+var ErrWrongCluster = errors.New("refused: not the cluster the fault belongs to")
+
+// sameCluster checks that host and c reach the cluster the fault was
+// journalled against: the same API server and the same kube-system
+// namespace (its UID is the cluster's identity; a cluster rebuilt at the
+// same address has another). What was not recorded is not compared.
+func sameCluster(ctx context.Context, want chaos.Cluster, host string, c kubernetes.Interface) error {
+	if want.Server != "" && strings.TrimRight(want.Server, "/") != strings.TrimRight(host, "/") {
+		return fmt.Errorf("%w: it belongs to %s at %s; the kubeconfig now reaches %s: switch back to that cluster, or pass its kubeconfig", ErrWrongCluster, want, want.Server, host)
+	}
+	if want.UID == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ns, err := c.CoreV1().Namespaces().Get(ctx, metav1.NamespaceSystem, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("cannot tell whether %s is the cluster the fault belongs to (kube-system: %v): nothing reverted", host, err)
+	}
+	if string(ns.UID) != want.UID {
+		return fmt.Errorf("%w: it belongs to %s (kube-system %s); %s is another cluster (kube-system %s)", ErrWrongCluster, want, want.UID, host, ns.UID)
+	}
+	return nil
+}
+
+// clusterUID is the UID of the kube-system namespace, "" if unreadable.
+func clusterUID(ctx context.Context, c kubernetes.Interface) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ns, err := c.CoreV1().Namespaces().Get(ctx, metav1.NamespaceSystem, metav1.GetOptions{})
+	if err != nil {
+		return ""
+	}
+	return string(ns.UID)
 }

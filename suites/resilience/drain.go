@@ -39,7 +39,7 @@ var _ = framework.Describe("planned node maintenance", contract.AreaResilience, 
 			trafficNode, victim := pickNodes(ctx, f, nodes)
 			traffic := framework.Create(ctx, f, f.Pods(), trafficPod(trafficNode))
 			f.WaitPodReady(ctx, traffic.Name)
-			target := faultTarget(f)
+			target := faultTarget(ctx, f)
 			fault, err := faults.Plan(ctx, target,
 				faults.Request{Kind: chaos.Drain, Node: victim, AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane})
 			notPlanned(string(chaos.Drain), victim, err)

@@ -85,7 +85,7 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 	f.WaitPodReady(ctx, traffic.Name)
 
 	tolerance := evictionToleration(ctx, f)
-	target := faultTarget(f)
+	target := faultTarget(ctx, f)
 	fault, err := faults.Plan(ctx, target,
 		faults.Request{Kind: chaos.Kind(sc.fault), Node: victim, AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane,
 			// A frozen kubelet must stay frozen past eviction and replacement.
@@ -339,8 +339,8 @@ func waitAvailable(ctx ginkgo.SpecContext, f *framework.Framework, name string, 
 }
 
 // faultTarget is the cluster under test, as the fault journal records it.
-func faultTarget(f *framework.Framework) faults.Target {
-	return faults.TargetFor(f.Client, framework.Context.Kubeconfig, framework.Context.KindCluster)
+func faultTarget(ctx context.Context, f *framework.Framework) faults.Target {
+	return faults.TargetFor(ctx, f.Client, framework.Context.Kubeconfig, framework.Context.KindCluster)
 }
 
 // notPlanned ends the spec when a fault could not be planned: a safety

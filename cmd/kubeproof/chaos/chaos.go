@@ -50,7 +50,7 @@ func newInject() *cobra.Command {
 			}
 			// The resolved context is journalled, so that revert does not
 			// follow a later change of the current context.
-			t := faults.TargetFor(client, target.Kubeconfig, kindnode.ClusterFromContext(client.ContextName))
+			t := faults.TargetFor(c.Context(), client, target.Kubeconfig, kindnode.ClusterFromContext(client.ContextName))
 			if r.Kind == chaos.KubeletFreeze && r.Image == "" && t.KindCluster != "" {
 				if r.Image, err = workloadimage.OnKind(c.Context(), t.KindCluster); err != nil {
 					return exitcode.EnvironmentError(err)
