@@ -90,7 +90,11 @@ var registry = []registration{
 	{
 		Info: Info{Kind: chaos.NetworkPartition, Access: KindNode, OnNode: true},
 		plan: func(_ context.Context, t Target, r Request, nodes []corev1.Node) (chaos.Fault, error) {
-			return kindnode.Partition{Node: kindnode.Node{Cluster: t.KindCluster, Name: r.Node}, Peers: peersOf(r.Node, nodes)}, nil
+			p := kindnode.Partition{Node: kindnode.Node{Cluster: t.KindCluster, Name: r.Node}, Peers: peersOf(r.Node, nodes)}
+			if err := p.Validate(); err != nil {
+				return nil, fmt.Errorf("%w: partition of %s: %v", ErrUnsafe, r.Node, err)
+			}
+			return p, nil
 		},
 		rebuild: func(s chaos.Spec, kindCluster string, _ kubernetes.Interface) (chaos.Fault, error) {
 			var peers []string

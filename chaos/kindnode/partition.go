@@ -3,6 +3,7 @@ package kindnode
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/kubeproof/kubeproof/chaos"
@@ -29,16 +30,64 @@ func (p Partition) Inject(ctx context.Context) error {
 	if err := p.check(ctx); err != nil {
 		return err
 	}
-	var script strings.Builder
-	fmt.Fprintf(&script, "set -e\niptables -N %[1]s 2>/dev/null || true\niptables -F %[1]s\n", partitionChain)
-	for _, peer := range p.Peers {
-		fmt.Fprintf(&script, "iptables -A %[1]s -s %[2]s -j DROP\niptables -A %[1]s -d %[2]s -j DROP\n", partitionChain, peer)
+	rules, err := partitionRules(p.Peers)
+	if err != nil {
+		return fmt.Errorf("partition %s: %w", p.Name, err)
+	}
+	if p.PartitionActive(ctx) {
+		return nil // already injected
+	}
+	// One iptables-restore, fed rules built from parsed addresses: no
+	// shell ever sees a peer.
+	_, err = dockerStdin(ctx, rules, "exec", "-i", p.Name, "iptables-restore", "--noflush")
+	return err
+}
+
+// Validate checks, before anything is done, that every peer can be cut
+// off (IPv4 addresses and CIDRs only).
+func (p Partition) Validate() error {
+	_, err := partitionRules(p.Peers)
+	return err
+}
+
+// partitionRules renders the partition for iptables-restore: the chain
+// (created, or flushed if present), a DROP each way per peer, and the
+// chain hooked first into INPUT, OUTPUT and FORWARD. Peers must be IPv4
+// addresses or CIDRs: the rules are iptables (IPv4) only.
+func partitionRules(peers []string) (string, error) {
+	if len(peers) == 0 {
+		return "", fmt.Errorf("no peers to cut the node off from")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*filter\n:%s - [0:0]\n", partitionChain)
+	for _, peer := range peers {
+		prefix, err := parsePeer(peer)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "-A %[1]s -s %[2]s -j DROP\n-A %[1]s -d %[2]s -j DROP\n", partitionChain, prefix)
 	}
 	for _, chain := range []string{"INPUT", "OUTPUT", "FORWARD"} {
-		fmt.Fprintf(&script, "iptables -C %[1]s -j %[2]s 2>/dev/null || iptables -I %[1]s 1 -j %[2]s\n", chain, partitionChain)
+		fmt.Fprintf(&b, "-I %s 1 -j %s\n", chain, partitionChain)
 	}
-	_, err := docker(ctx, "exec", p.Name, "sh", "-c", script.String())
-	return err
+	b.WriteString("COMMIT\n")
+	return b.String(), nil
+}
+
+// parsePeer reads an IPv4 address or CIDR and returns it in canonical form.
+func parsePeer(peer string) (netip.Prefix, error) {
+	prefix, err := netip.ParsePrefix(peer)
+	if err != nil {
+		addr, aerr := netip.ParseAddr(peer)
+		if aerr != nil {
+			return netip.Prefix{}, fmt.Errorf("peer %q is neither an IP address nor a CIDR", peer)
+		}
+		prefix = netip.PrefixFrom(addr, addr.BitLen())
+	}
+	if !prefix.Addr().Is4() {
+		return netip.Prefix{}, fmt.Errorf("peer %s is IPv6: network-partition cuts IPv4 only (iptables), so it would leave this node reachable; refusing", peer)
+	}
+	return prefix.Masked(), nil
 }
 
 func (p Partition) Revert(ctx context.Context) error {
@@ -49,9 +98,27 @@ func (p Partition) Revert(ctx context.Context) error {
 		// A stopped node loses its rules with its network namespace.
 		return nil
 	}
-	script := fmt.Sprintf("for c in INPUT OUTPUT FORWARD; do while iptables -D $c -j %[1]s 2>/dev/null; do :; done; done\niptables -F %[1]s 2>/dev/null || true\niptables -X %[1]s 2>/dev/null || true\n", partitionChain)
-	_, err := docker(ctx, "exec", p.Name, "sh", "-c", script)
+	for _, chain := range []string{"INPUT", "OUTPUT", "FORWARD"} {
+		// Every jump to the chain, however many a crashed inject left.
+		for {
+			if _, err := docker(ctx, "exec", p.Name, "iptables", "-D", chain, "-j", partitionChain); err != nil {
+				break
+			}
+		}
+	}
+	if !p.chainExists(ctx) {
+		return nil
+	}
+	if _, err := docker(ctx, "exec", p.Name, "iptables", "-F", partitionChain); err != nil {
+		return err
+	}
+	_, err := docker(ctx, "exec", p.Name, "iptables", "-X", partitionChain)
 	return err
+}
+
+func (n Node) chainExists(ctx context.Context) bool {
+	_, err := docker(ctx, "exec", n.Name, "iptables", "-n", "-L", partitionChain)
+	return err == nil
 }
 
 func (p Partition) Spec() chaos.Spec {
