@@ -186,12 +186,12 @@ func Revert(ctx context.Context, e journal.Entry) error {
 // RevertAll reverts every journalled fault of a run ("" = all runs),
 // newest first, and returns what it did.
 func RevertAll(ctx context.Context, runID string) ([]journal.Entry, error) {
-	entries, err := journal.List(runID)
-	if err != nil {
-		return nil, fmt.Errorf("read fault journal: %w", err)
-	}
+	entries, listErr := journal.List(runID)
 	slices.Reverse(entries)
 	var errs []error
+	if listErr != nil {
+		errs = append(errs, listErr)
+	}
 	var done []journal.Entry
 	for _, e := range entries {
 		if err := Revert(ctx, e); err != nil {

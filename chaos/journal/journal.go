@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kubeproof/kubeproof/chaos"
+	"github.com/kubeproof/kubeproof/internal/atomicfile"
 )
 
 // Entry is one active (or possibly active) fault.
@@ -57,24 +58,7 @@ func Record(e Entry) error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(Dir(), e.ID+".json")
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(filepath.Join(Dir(), e.ID+".json"), data, 0o644)
 }
 
 // Remove deletes a reverted fault's entry.
@@ -87,27 +71,31 @@ func Remove(id string) error {
 }
 
 // List returns the active entries, oldest first; runID "" means all runs.
+// An unreadable entry does not hide the others: they are returned, and
+// the error names each file that could not be read (for all runs, since
+// an unreadable entry's run is unknown).
 func List(runID string) ([]Entry, error) {
 	files, err := filepath.Glob(filepath.Join(Dir(), "*.json"))
 	if err != nil {
 		return nil, err
 	}
 	var out []Entry
+	var unreadable []error
 	for _, f := range files {
 		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
+		if err == nil {
+			var e Entry
+			if e, err = decode(data); err == nil {
+				if runID == "" || e.RunID == runID {
+					out = append(out, e)
+				}
+				continue
+			}
 		}
-		e, err := decode(data)
-		if err != nil {
-			return nil, fmt.Errorf("journal entry %s: %w", f, err)
-		}
-		if runID == "" || e.RunID == runID {
-			out = append(out, e)
-		}
+		unreadable = append(unreadable, fmt.Errorf("journal entry %s is unreadable (%v): left in place, inspect or delete it", f, err))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].InjectedAt.Before(out[j].InjectedAt) })
-	return out, nil
+	return out, errors.Join(unreadable...)
 }
 
 // decode reads an entry. Entries written before the cluster moved out of

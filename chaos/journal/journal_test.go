@@ -3,6 +3,7 @@ package journal
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,5 +55,24 @@ func TestListReadsEntriesWithTheClusterInTheSpec(t *testing.T) {
 	want := chaos.Cluster{Kubeconfig: "/k/config", Context: "ctx", KindCluster: "kc"}
 	if got[0].Cluster != want || got[0].Spec.Kind != chaos.Drain || got[0].Spec.Params["wasCordoned"] != "false" {
 		t.Errorf("old entry read as %+v, want cluster %+v", got[0], want)
+	}
+}
+
+func TestAnUnreadableEntryHidesNoOther(t *testing.T) {
+	t.Setenv("KUBEPROOF_JOURNAL_DIR", t.TempDir())
+	good := Entry{ID: "run1-drain-w1-1", RunID: "run1", Spec: chaos.Spec{Kind: chaos.Drain, Node: "w1"}}
+	if err := Record(good); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(Dir(), "run1-node-stop-w2-2.json")
+	if err := os.WriteFile(bad, []byte(`{"id": "run1-node-stop-w2-2", "spec": {`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := List("run1")
+	if len(entries) != 1 || entries[0].ID != good.ID {
+		t.Errorf("want the readable entry listed, got %+v", entries)
+	}
+	if err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("want an error naming %s, got %v", bad, err)
 	}
 }

@@ -1,6 +1,7 @@
 // Package atomicfile writes a file so that a reader, or a run killed
 // halfway, sees the old content or the new, never a truncated mix: write
-// to a temporary file beside it, fsync, rename.
+// to a temporary file beside it, fsync, rename, fsync the directory (so
+// the rename itself survives a crash: the fault journal relies on it).
 package atomicfile
 
 import (
@@ -36,6 +37,14 @@ func Write(path string, data []byte, perm os.FileMode) error {
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fail(err)
+	}
+	dir, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("write %s: sync directory: %w", path, err)
+	}
+	defer dir.Close()
+	if err := dir.Sync(); err != nil {
+		return fmt.Errorf("write %s: sync directory: %w", path, err)
 	}
 	return nil
 }

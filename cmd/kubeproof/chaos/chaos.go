@@ -97,20 +97,27 @@ func newList() *cobra.Command {
 		Short: "List the faults that are still active (journalled and not reverted)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			entries, err := journal.List(runID)
-			if err != nil {
-				return exitcode.EnvironmentError(err)
-			}
-			if len(entries) == 0 {
+			// Unreadable entries are reported after the readable ones, which
+			// they must not hide.
+			entries, listErr := journal.List(runID)
+			if len(entries) == 0 && listErr == nil {
 				fmt.Fprintln(c.OutOrStdout(), "no active faults")
 				return nil
 			}
-			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "RUN\tFAULT\tCLUSTER\tTARGET\tSINCE\tWHAT")
-			for _, e := range entries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.RunID, e.Spec.Kind, e.Cluster, target(e), e.InjectedAt.Local().Format(time.TimeOnly), e.Describe)
+			if len(entries) > 0 {
+				tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "RUN\tFAULT\tCLUSTER\tTARGET\tSINCE\tWHAT")
+				for _, e := range entries {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.RunID, e.Spec.Kind, e.Cluster, target(e), e.InjectedAt.Local().Format(time.TimeOnly), e.Describe)
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
 			}
-			return tw.Flush()
+			if listErr != nil {
+				return exitcode.EnvironmentError(listErr)
+			}
+			return nil
 		},
 	}
 	c.Flags().StringVar(&runID, "run-id", "", "only this run's faults")
