@@ -25,6 +25,10 @@ import (
 // ErrUnsafe marks a request the safety rules refuse.
 var ErrUnsafe = errors.New("refused")
 
+// ErrBadRequest marks a request that cannot be planned as given (a node
+// that does not exist, a missing parameter): the caller's input is wrong.
+var ErrBadRequest = errors.New("bad fault request")
+
 // Request is what to break.
 type Request struct {
 	Kind chaos.Kind
@@ -100,7 +104,7 @@ func Plan(ctx context.Context, t Target, r Request) (chaos.Fault, error) {
 	}
 	i := slices.IndexFunc(nodes.Items, func(n corev1.Node) bool { return n.Name == r.Node })
 	if i < 0 {
-		return nil, fmt.Errorf("node %q not found", r.Node)
+		return nil, fmt.Errorf("%w: node %q not found in cluster %s", ErrBadRequest, r.Node, t.Cluster)
 	}
 	if _, cp := nodes.Items[i].Labels["node-role.kubernetes.io/control-plane"]; cp && !r.AllowControlPlane {
 		return nil, fmt.Errorf("%w: %s is a control-plane node; pass --allow-control-plane to target it", ErrUnsafe, r.Node)

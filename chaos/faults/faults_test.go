@@ -338,3 +338,17 @@ current-context: kind-a
 		t.Errorf("rebuild against a moved kubeconfig: want ErrWrongCluster naming both servers, got %v", err)
 	}
 }
+
+// Input the user must fix is told apart from a refusal and from a cluster
+// error: the CLI exits 2 for it.
+func TestBadRequestsAreTheCallers(t *testing.T) {
+	for _, r := range []Request{
+		{Kind: chaos.Drain, Node: "nope"},
+		{Kind: chaos.KubeletFreeze, Node: "w1", AllowPrivilegedPods: true}, // no image, no duration
+	} {
+		_, err := Plan(context.Background(), kubeproofCluster(), r)
+		if !errors.Is(err, ErrBadRequest) || errors.Is(err, ErrUnsafe) {
+			t.Errorf("%+v: want ErrBadRequest, got %v", r, err)
+		}
+	}
+}

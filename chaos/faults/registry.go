@@ -134,7 +134,7 @@ var registry = []registration{
 				return nil, fmt.Errorf("%w: kubelet-freeze runs a privileged pod in the host's PID namespace on %s; pass --allow-privileged-pods", ErrUnsafe, r.Node)
 			}
 			if r.Image == "" || r.For <= 0 {
-				return nil, fmt.Errorf("kubelet-freeze needs the workload image and a duration")
+				return nil, fmt.Errorf("%w: kubelet-freeze needs the workload image and a positive --for", ErrBadRequest)
 			}
 			fr := &kubeletfreeze.Freeze{Client: t.Client, Node: r.Node, Image: r.Image, For: r.For}
 			fr.Plan()

@@ -58,7 +58,9 @@ func newInject() *cobra.Command {
 			}
 			f, err := faults.Plan(c.Context(), t, r)
 			if err != nil {
-				if errors.Is(err, faults.ErrUnsafe) {
+				// Refusals and bad requests are the user's to fix (exit 2);
+				// anything else is the cluster or the machine (exit 3).
+				if errors.Is(err, faults.ErrUnsafe) || errors.Is(err, faults.ErrBadRequest) || errors.Is(err, faults.ErrUnknownKind) {
 					return exitcode.UsageError(err)
 				}
 				return exitcode.EnvironmentError(err)
