@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -199,6 +201,32 @@ func (r *Run) Outcome() Outcome {
 		o.Word = "CERTIFIED"
 	}
 	return o
+}
+
+// NodeFailures is one node and the failed checks whose reasons name it.
+type NodeFailures struct {
+	Node   string
+	Checks []string
+}
+
+// FailuresByNode groups the failed checks by the nodes their reasons name,
+// most first: when every failure names one node, the node is the story.
+func (r *Run) FailuresByNode() []NodeFailures {
+	var out []NodeFailures
+	for _, n := range r.Cluster.Nodes {
+		word := regexp.MustCompile(`(^|[^A-Za-z0-9.-])` + regexp.QuoteMeta(n.Name) + `([^A-Za-z0-9-]|$)`)
+		nf := NodeFailures{Node: n.Name}
+		for _, c := range r.Checks {
+			if c.Verdict == Failed && word.MatchString(c.Reason) {
+				nf.Checks = append(nf.Checks, c.Name)
+			}
+		}
+		if len(nf.Checks) > 0 {
+			out = append(out, nf)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return len(out[i].Checks) > len(out[j].Checks) })
+	return out
 }
 
 // Canonical is the byte form the digest is computed over: the JSON

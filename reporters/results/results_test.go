@@ -139,3 +139,19 @@ func TestOutcome(t *testing.T) {
 		}
 	}
 }
+
+func TestFailuresByNode(t *testing.T) {
+	r := &Run{Cluster: Cluster{Nodes: []Node{{Name: "kp-worker"}, {Name: "kp-worker2"}, {Name: "kp-control-plane"}}}}
+	for _, c := range []struct{ name, verdict, reason string }{
+		{"a", Failed, "pod client on kp-worker2 -> 10.244.2.7:8080: timeout"},
+		{"b", Failed, "want every schedulable node Ready, got not Ready: kp-worker2 (Ready=Unknown)"},
+		{"c", Failed, "NodePort 30080 on kp-worker (172.18.0.3): refused"},
+		{"d", Passed, "kp-worker2"},
+	} {
+		r.Checks = append(r.Checks, Check{Name: c.name, Verdict: c.verdict, Reason: c.reason})
+	}
+	got := r.FailuresByNode()
+	if len(got) != 2 || got[0].Node != "kp-worker2" || len(got[0].Checks) != 2 || got[1].Node != "kp-worker" || len(got[1].Checks) != 1 {
+		t.Errorf("FailuresByNode = %+v: want kp-worker2 (a, b) first, then kp-worker (c) alone: a name that is a prefix of another must not match it", got)
+	}
+}

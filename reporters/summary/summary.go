@@ -38,6 +38,11 @@ func Write(w io.Writer, run *results.Run) {
 		fmt.Fprintf(w, " (%d more not selected)", notSelected)
 	}
 	fmt.Fprintf(w, " in %s; run %s\n", run.FinishedAt.Sub(run.StartedAt).Round(100_000_000), run.RunID)
+	for _, nf := range run.FailuresByNode() {
+		fmt.Fprintf(w, "failed checks naming node %s: %d of %d (%s)\n", nf.Node, len(nf.Checks), s.Failed, strings.Join(nf.Checks, "; "))
+	}
+	o := run.Outcome()
+	fmt.Fprintf(w, "verdict: %s (%s)\n", o.Word, o.Why)
 	for _, l := range run.Leftovers {
 		fmt.Fprintf(w, "LEFTOVER: %s\n", l)
 	}
