@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -106,10 +107,16 @@ func Plan(ctx context.Context, t Target, r Request) (chaos.Fault, error) {
 	if i < 0 {
 		return nil, fmt.Errorf("%w: node %q not found in cluster %s", ErrBadRequest, r.Node, t.Cluster)
 	}
-	if _, cp := nodes.Items[i].Labels["node-role.kubernetes.io/control-plane"]; cp && !r.AllowControlPlane {
-		return nil, fmt.Errorf("%w: %s is a control-plane node; pass --allow-control-plane to target it", ErrUnsafe, r.Node)
+	if !r.AllowControlPlane {
+		why, err := controlPlane(ctx, t.Client, &nodes.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		if why != "" {
+			return nil, fmt.Errorf("%w: %s is a control-plane node (%s); pass --allow-control-plane to target it", ErrUnsafe, r.Node, why)
+		}
 	}
-	if r.RunnerNode != "" && r.RunnerNode == r.Node {
+	if runner := runnerNode(r.RunnerNode, nodes.Items); runner != "" && runner == r.Node {
 		return nil, fmt.Errorf("%w: %s runs kubeproof itself", ErrUnsafe, r.Node)
 	}
 	if reg.Access == KindNode && t.KindCluster == "" {
@@ -205,4 +212,62 @@ func RevertAll(ctx context.Context, runID string) ([]journal.Entry, error) {
 		done = append(done, e)
 	}
 	return done, errors.Join(errs...)
+}
+
+// controlPlane says why a node is a control-plane node, "" if it is not:
+// its role label (current or legacy), its taint, or a control-plane
+// component's mirror pod (a static pod) running on it, which catches
+// clusters that label and taint nothing.
+func controlPlane(ctx context.Context, c kubernetes.Interface, n *corev1.Node) (string, error) {
+	for _, key := range []string{"node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"} {
+		if _, ok := n.Labels[key]; ok {
+			return "label " + key, nil
+		}
+		for _, taint := range n.Spec.Taints {
+			if taint.Key == key {
+				return "taint " + key, nil
+			}
+		}
+	}
+	pods, err := c.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		// Unknown is not "no": the node might run the control plane.
+		return "", fmt.Errorf("tell whether %s runs the control plane (list kube-system pods): %w", n.Name, err)
+	}
+	for _, p := range pods.Items {
+		if p.Spec.NodeName != n.Name {
+			continue
+		}
+		if _, mirror := p.Annotations[corev1.MirrorPodAnnotationKey]; !mirror {
+			continue
+		}
+		for _, component := range []string{"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler"} {
+			if p.Labels["component"] == component || strings.HasPrefix(p.Name, component+"-") {
+				return "static pod " + p.Name, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// runnerNode is the node kubeproof runs on, if it runs on one: the one
+// given, else $KUBEPROOF_NODE_NAME (set it from the downward API when the
+// runner is a pod), else the node named like this host.
+func runnerNode(given string, nodes []corev1.Node) string {
+	if given != "" {
+		return given
+	}
+	if n := os.Getenv("KUBEPROOF_NODE_NAME"); n != "" {
+		return n
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	for _, n := range nodes {
+		if n.Name == host {
+			return host
+		}
+	}
+	return ""
 }

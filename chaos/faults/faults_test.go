@@ -352,3 +352,32 @@ func TestBadRequestsAreTheCallers(t *testing.T) {
 		}
 	}
 }
+
+func TestControlPlaneFoundWithoutItsLabel(t *testing.T) {
+	plain := func(name string) *corev1.Node { return node(name, false, true, "", "") }
+	legacy := plain("legacy")
+	legacy.Labels["node-role.kubernetes.io/master"] = ""
+	tainted := plain("tainted")
+	tainted.Spec.Taints = []corev1.Taint{{Key: "node-role.kubernetes.io/control-plane", Effect: corev1.TaintEffectNoSchedule}}
+	static := plain("static")
+	mirror := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "etcd-static", Namespace: "kube-system",
+		Annotations: map[string]string{corev1.MirrorPodAnnotationKey: "x"}, Labels: map[string]string{"component": "etcd"}},
+		Spec: corev1.PodSpec{NodeName: "static"}}
+	// A DaemonSet pod is not a static pod: the worker stays a worker.
+	proxy := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "kube-proxy-abcde", Namespace: "kube-system", Labels: map[string]string{"component": "kube-proxy"}},
+		Spec: corev1.PodSpec{NodeName: "w1"}}
+	target := Target{Client: fake.NewClientset(legacy, tainted, static, plain("w1"), mirror, proxy), Owned: true}
+	for _, n := range []string{"legacy", "tainted", "static"} {
+		_, err := Plan(context.Background(), target, Request{Kind: chaos.Drain, Node: n})
+		if !errors.Is(err, ErrUnsafe) || !strings.Contains(err.Error(), "control-plane") {
+			t.Errorf("%s: want refused as a control-plane node, got %v", n, err)
+		}
+	}
+	if _, err := Plan(context.Background(), target, Request{Kind: chaos.Drain, Node: "w1"}); err != nil {
+		t.Errorf("w1 (kube-proxy only): want planned, got %v", err)
+	}
+	t.Setenv("KUBEPROOF_NODE_NAME", "w1")
+	if _, err := Plan(context.Background(), target, Request{Kind: chaos.Drain, Node: "w1"}); !errors.Is(err, ErrUnsafe) || !strings.Contains(err.Error(), "runs kubeproof") {
+		t.Errorf("the runner's node: want refused, got %v", err)
+	}
+}
