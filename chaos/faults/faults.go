@@ -103,6 +103,9 @@ func Plan(ctx context.Context, t Target, r Request) (chaos.Fault, error) {
 	if !reg.OnNode {
 		return reg.plan(ctx, t, r, nodes.Items)
 	}
+	if err := oneNodeAtATime(t.Cluster); err != nil {
+		return nil, err
+	}
 	i := slices.IndexFunc(nodes.Items, func(n corev1.Node) bool { return n.Name == r.Node })
 	if i < 0 {
 		return nil, fmt.Errorf("%w: node %q not found in cluster %s", ErrBadRequest, r.Node, t.Cluster)
@@ -270,4 +273,35 @@ func runnerNode(given string, nodes []corev1.Node) string {
 		}
 	}
 	return ""
+}
+
+// oneNodeAtATime refuses a node fault while the journal holds another on
+// the same cluster, whichever process injected it.
+func oneNodeAtATime(c chaos.Cluster) error {
+	entries, err := journal.List("")
+	if err != nil {
+		// An unreadable entry might be a fault on this cluster: do not guess.
+		return fmt.Errorf("%w: %v", ErrUnsafe, err)
+	}
+	for _, e := range entries {
+		info, lerr := Lookup(e.Spec.Kind)
+		if lerr != nil || !info.OnNode || !sameIdentity(e.Cluster, c) {
+			continue
+		}
+		return fmt.Errorf("%w: cluster %s already has a fault on a node: %s on %s (run %s, since %s); one node at a time: `kubeproof chaos revert --run-id %s` undoes it",
+			ErrUnsafe, c, e.Spec.Kind, e.Spec.Node, e.RunID, e.InjectedAt.Local().Format(time.TimeOnly), e.RunID)
+	}
+	return nil
+}
+
+// sameIdentity: two records name one cluster when their kube-system UIDs
+// match, else their servers, else their kind cluster names.
+func sameIdentity(a, b chaos.Cluster) bool {
+	switch {
+	case a.UID != "" && b.UID != "":
+		return a.UID == b.UID
+	case a.Server != "" && b.Server != "":
+		return strings.TrimRight(a.Server, "/") == strings.TrimRight(b.Server, "/")
+	}
+	return a.KindCluster != "" && a.KindCluster == b.KindCluster
 }

@@ -381,3 +381,33 @@ func TestControlPlaneFoundWithoutItsLabel(t *testing.T) {
 		t.Errorf("the runner's node: want refused, got %v", err)
 	}
 }
+
+// Every test here journals into its own directory, never the machine's.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kubeproof-journal-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("KUBEPROOF_JOURNAL_DIR", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func TestOneNodeAtATimeAcrossProcesses(t *testing.T) {
+	t.Setenv("KUBEPROOF_JOURNAL_DIR", t.TempDir())
+	kp := kubeproofCluster()
+	// Another process's fault, journalled on the same cluster.
+	if err := journal.Record(journal.Entry{ID: "other-node-stop-w2-1", RunID: "other", Spec: chaos.Spec{Kind: chaos.NodeStop, Node: "w2"}, Cluster: kp.Cluster, InjectedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Plan(context.Background(), kp, Request{Kind: chaos.Drain, Node: "w1"})
+	if !errors.Is(err, ErrUnsafe) || !strings.Contains(err.Error(), "node-stop on w2") || !strings.Contains(err.Error(), "--run-id other") {
+		t.Errorf("a second node fault on one cluster: want refused naming the first, got %v", err)
+	}
+	elsewhere := kubeproofCluster()
+	elsewhere.Cluster = chaos.Cluster{Context: "kind-b", KindCluster: "b", Server: "https://127.0.0.1:40002"}
+	if _, err := Plan(context.Background(), elsewhere, Request{Kind: chaos.Drain, Node: "w1"}); err != nil {
+		t.Errorf("a fault on another cluster must not block this one: %v", err)
+	}
+}
