@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/kubeproof/kubeproof/chaos"
 	"github.com/kubeproof/kubeproof/fixtures/meta"
+	"github.com/kubeproof/kubeproof/internal/kube"
 )
 
 // Namespace holds the freezing pods; it allows privileged pods.
@@ -70,11 +72,15 @@ func (f *Freeze) Inject(ctx context.Context) error {
 			NodeName:      f.Node,
 			HostPID:       true,
 			RestartPolicy: corev1.RestartPolicyNever,
-			Tolerations:   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+			// This pod alone resumes the kubelet: it must be the last thing
+			// the node evicts or OOM-kills (Guaranteed QoS, node-critical).
+			PriorityClassName: "system-node-critical",
+			Tolerations:       []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 			Containers: []corev1.Container{{
 				Name: "freeze", Image: f.Image, ImagePullPolicy: corev1.PullIfNotPresent,
 				Args:            []string{"freeze", "--process", "kubelet", "--after", freezeDelay.String(), "--for", f.For.String()},
 				SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true), RunAsUser: ptr.To(int64(0))},
+				Resources:       corev1.ResourceRequirements{Requests: guaranteed, Limits: guaranteed},
 			}},
 		},
 	}
@@ -111,8 +117,18 @@ func (f *Freeze) Inject(ctx context.Context) error {
 	return nil
 }
 
+// guaranteed is the freezing pod's requests and limits, equal: the
+// Guaranteed QoS class. The program sleeps and sends two signals.
+var guaranteed = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")}
+
+// resumeBound is how long the node may take to be Ready once the pod has
+// resumed the kubelet.
+const resumeBound = 2 * time.Minute
+
 // Revert waits for the pod to have resumed the kubelet (the pod ends, or
-// its deadline passes), then deletes it.
+// its deadline passes), deletes it, and succeeds only once the node is
+// Ready again: until then the journal entry stays, so the fault is not
+// forgotten while the kubelet may still be stopped.
 func (f *Freeze) Revert(ctx context.Context) error {
 	_ = wait.PollUntilContextTimeout(ctx, time.Second, time.Until(f.Deadline)+time.Minute, true, func(ctx context.Context) (bool, error) {
 		p, err := f.Client.CoreV1().Pods(Namespace).Get(ctx, f.Pod, metav1.GetOptions{})
@@ -129,6 +145,19 @@ func (f *Freeze) Revert(ctx context.Context) error {
 	}
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
+	}
+	var last string
+	err = wait.PollUntilContextTimeout(ctx, time.Second, resumeBound, true, func(ctx context.Context) (bool, error) {
+		n, err := f.Client.CoreV1().Nodes().Get(ctx, f.Node, metav1.GetOptions{})
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		last = "not Ready"
+		return kube.NodeReady(n), nil
+	})
+	if err != nil {
+		return fmt.Errorf("node %s: want Ready within %s of its kubelet's resume, got %s: the kubelet may still be stopped (on the node: kill -CONT $(pidof kubelet))", f.Node, resumeBound, last)
 	}
 	return nil
 }
