@@ -22,13 +22,13 @@ import (
 )
 
 // TestChaosScenarios runs the node-stop, kubelet-stop, kubelet-freeze (the
-// privileged-pod path for clusters that are not kind) and drain scenarios on a
+// privileged-pod path for clusters that are not kind), network-partition and drain scenarios on a
 // fast-recovery cluster that `kubeproof run --kind` creates and deletes,
 // and records each scenario's phase timings.
 func TestChaosScenarios(t *testing.T) {
 	t.Setenv("KUBEPROOF_JOURNAL_DIR", t.TempDir())
 	code, run, _ := kubeproofRun(t, "--kind", "--kind-config", "fast-recovery", "--profile", "certification",
-		"--allow-privileged-pods", "--label-filter", "chaos:node-stop || chaos:kubelet-stop || chaos:kubelet-freeze || chaos:drain")
+		"--allow-privileged-pods", "--label-filter", "chaos:node-stop || chaos:kubelet-stop || chaos:network-partition || chaos:kubelet-freeze || chaos:drain")
 	if code != 0 {
 		t.Fatalf("want exit 0, got %d", code)
 	}
