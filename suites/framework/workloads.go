@@ -138,25 +138,43 @@ func (f *Framework) Resolve(ctx context.Context, from *corev1.Pod, name string) 
 // dead node silently.
 func (f *Framework) SchedulableNodes(ctx context.Context) []corev1.Node {
 	ginkgo.GinkgoHelper()
+	var out []corev1.Node
+	var unusable []string
+	var listErr error
+	// A node that just turned Ready keeps its not-ready taint a moment:
+	// give the control plane ProgramTimeout to settle before failing.
+	if Poll(ctx, ProgramTimeout, time.Second, func(ctx context.Context) bool {
+		out, unusable, listErr = f.usableNodes(ctx)
+		return listErr == nil && len(unusable) == 0
+	}) {
+		return out
+	}
+	if listErr != nil {
+		Failf("list nodes: %v%s", listErr, CutShort(ctx))
+	}
+	Failf("want every schedulable node Ready and untainted within %s to run this check on, got unusable: %s%s", ProgramTimeout, strings.Join(unusable, ", "), CutShort(ctx))
+	return nil
+}
+
+// usableNodes sorts the nodes meant to run pods (not cordoned, no taint of
+// their own) into the usable ones and, described, the others.
+func (f *Framework) usableNodes(ctx context.Context) (usable []corev1.Node, unusable []string, err error) {
 	list, err := f.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		Failf("list nodes: %v", err)
+		return nil, nil, err
 	}
-	var out []corev1.Node
-	var dead []string
 	for _, n := range list.Items {
-		switch {
+		switch taint := conditionTaint(&n); {
 		case n.Spec.Unschedulable || hasOwnNoScheduleTaint(&n):
-		case kube.NodeReady(&n):
-			out = append(out, n)
+		case !kube.NodeReady(&n):
+			unusable = append(unusable, fmt.Sprintf("%s (%s)", n.Name, NodeReadiness(&n)))
+		case taint != "":
+			unusable = append(unusable, fmt.Sprintf("%s (tainted %s)", n.Name, taint))
 		default:
-			dead = append(dead, fmt.Sprintf("%s (%s)", n.Name, NodeReadiness(&n)))
+			usable = append(usable, n)
 		}
 	}
-	if len(dead) > 0 {
-		Failf("want every schedulable node Ready to run this check on, got not Ready: %s", strings.Join(dead, ", "))
-	}
-	return out
+	return usable, unusable, nil
 }
 
 // NodeReadiness says in a few words where a node's Ready condition stands:
@@ -178,6 +196,17 @@ func (f *Framework) RequireNodes(ctx context.Context, n int) []corev1.Node {
 		ginkgo.Skip(fmt.Sprintf("needs %d schedulable nodes, the cluster has %d", n, len(nodes)))
 	}
 	return nodes
+}
+
+// conditionTaint names a NoSchedule or NoExecute taint the control plane
+// set for the node's condition (not-ready, unreachable, pressure), "" if none.
+func conditionTaint(n *corev1.Node) string {
+	for _, t := range n.Spec.Taints {
+		if (t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute) && strings.HasPrefix(t.Key, "node.kubernetes.io/") {
+			return t.Key + ":" + string(t.Effect)
+		}
+	}
+	return ""
 }
 
 // hasOwnNoScheduleTaint: a taint that keeps ordinary pods off the node by
