@@ -51,6 +51,13 @@ func notReady(ctx context.Context, client kubernetes.Interface) ([]string, error
 		problems = append(problems, "no nodes registered")
 	}
 	for _, n := range nodes.Items {
+		// The lifecycle controller lifts its not-ready taint a moment after
+		// the node turns Ready; until then the scheduler keeps pods off it.
+		for _, t := range n.Spec.Taints {
+			if kube.NodeReady(&n) && (t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable) {
+				problems = append(problems, fmt.Sprintf("node %s: Ready but still tainted %s", n.Name, t.Key))
+			}
+		}
 		if !kube.NodeReady(&n) {
 			why := "no Ready condition yet"
 			for _, c := range n.Status.Conditions {
