@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubeproof/kubeproof/chaos"
 	"github.com/kubeproof/kubeproof/internal/atomicfile"
+	"github.com/kubeproof/kubeproof/internal/paths"
 )
 
 // Entry is one active (or possibly active) fault.
@@ -32,20 +33,13 @@ type Entry struct {
 	PID int `json:"pid"`
 }
 
-// Dir is where the journal lives: $KUBEPROOF_JOURNAL_DIR, else
-// $XDG_STATE_HOME/kubeproof/faults, else ~/.local/state/kubeproof/faults.
+// Dir is where the journal lives: $KUBEPROOF_JOURNAL_DIR, else faults/ in
+// kubeproof's state directory (~/.local/state/kubeproof/faults).
 func Dir() string {
 	if d := os.Getenv("KUBEPROOF_JOURNAL_DIR"); d != "" {
 		return d
 	}
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "kubeproof", "faults")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "kubeproof-faults")
-	}
-	return filepath.Join(home, ".local", "state", "kubeproof", "faults")
+	return filepath.Join(paths.StateDir(), "faults")
 }
 
 // Record writes the entry durably (write, fsync, rename) before the fault

@@ -56,7 +56,8 @@ var layers = map[string]float64{
 	"fixtures/wire":              8,
 	"fixtures/meta":              8,
 	"internal":                   8,
-	"internal/atomicfile":        9, // below the other leaves
+	"internal/kindstate":         7.8, // above paths and atomicfile
+	"internal/atomicfile":        9,   // below the other leaves
 	"kind-configs":               8,
 	"internal/archtest":          -1,
 }

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster"
 
 	"github.com/kubeproof/kubeproof/internal/atomicfile"
+	"github.com/kubeproof/kubeproof/internal/paths"
 )
 
 // Record is one cluster kubeproof created.
@@ -27,21 +28,9 @@ type Record struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
-// Dir is where the records live: $KUBEPROOF_STATE_DIR/clusters, else
-// $XDG_STATE_HOME/kubeproof/clusters, else ~/.local/state/kubeproof/clusters.
-func Dir() string {
-	if d := os.Getenv("KUBEPROOF_STATE_DIR"); d != "" {
-		return filepath.Join(d, "clusters")
-	}
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "kubeproof", "clusters")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "kubeproof-clusters")
-	}
-	return filepath.Join(home, ".local", "state", "kubeproof", "clusters")
-}
+// Dir is where the records live: clusters/ in kubeproof's state
+// directory (~/.local/state/kubeproof/clusters).
+func Dir() string { return filepath.Join(paths.StateDir(), "clusters") }
 
 func path(name string) string { return filepath.Join(Dir(), name+".json") }
 

@@ -1,6 +1,7 @@
 // Package paths says where kubeproof keeps things on this machine: its
-// cache (images, binaries, build trees) and the source tree it builds
-// from when a binary is not shipped next to it.
+// cache (images, binaries, build trees), its state (fault journal, the
+// clusters it created) and the source tree it builds from when a binary is
+// not shipped next to it.
 package paths
 
 import (
@@ -22,6 +23,23 @@ func CacheDir() string {
 		dir = os.TempDir()
 	}
 	return filepath.Join(dir, "kubeproof")
+}
+
+// StateDir is where kubeproof keeps what must outlive a process (the
+// fault journal, the clusters it created): $KUBEPROOF_STATE_DIR, else
+// $XDG_STATE_HOME/kubeproof, else ~/.local/state/kubeproof.
+func StateDir() string {
+	if d := os.Getenv("KUBEPROOF_STATE_DIR"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "kubeproof")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "kubeproof-state")
+	}
+	return filepath.Join(home, ".local", "state", "kubeproof")
 }
 
 // SourceDir finds the kubeproof module root above the working directory,
