@@ -18,6 +18,7 @@ import (
 	"github.com/kubeproof/kubeproof/chaos/kindnode"
 	"github.com/kubeproof/kubeproof/fixtures"
 	"github.com/kubeproof/kubeproof/fixtures/wire"
+	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/suites/contract"
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
@@ -83,6 +84,7 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 	trafficNode, victim := pickNodes(ctx, f, nodes)
 	traffic := framework.Create(ctx, f, f.Pods(), trafficPod(trafficNode))
 	f.WaitPodReady(ctx, traffic.Name)
+	onVictim := shareOn(ctx, f, victim)
 
 	tolerance := evictionToleration(ctx, f)
 	target := faultTarget(ctx, f)
@@ -139,7 +141,7 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 
 	// Keep some traffic after recovery to show the Service is whole again.
 	intervals := trafficUntil(ctx, f, traffic.Name, time.Now().Add(10*time.Second))
-	report(sc, obs, intervals, injectedAt, replacedAt)
+	report(sc, obs, intervals, injectedAt, replacedAt, victim, onVictim)
 }
 
 // expectPhase waits until the observer saw the phase, within bound of the
@@ -181,7 +183,15 @@ func expectNoFaultLeft(ctx context.Context, sc scenario, victim, entryID string)
 	}
 }
 
-func report(sc scenario, obs *observer, intervals []wire.Interval, injectedAt, replacedAt time.Time) {
+// outageMargin is how far below its expected floor the success during an
+// outage may fall (sampling: which backend each connection lands on).
+const outageMargin = 10.0
+
+// report records the phases and the traffic; it fails when requests failed
+// after recovery, or when the outage cost more than the backends the node
+// held: until their endpoints go, about that share of requests fails, and
+// the rest must be answered.
+func report(sc scenario, obs *observer, intervals []wire.Interval, injectedAt, replacedAt time.Time, victim string, onVictim float64) {
 	for _, phase := range phases {
 		if d, ok := obs.since(phase); ok {
 			framework.Measure("phase: "+phase, d.Seconds(), "s")
@@ -205,7 +215,12 @@ func report(sc scenario, obs *observer, intervals []wire.Interval, injectedAt, r
 		}
 	}
 	if outageAll > 0 {
-		framework.MeasureSeries("traffic success during outage", 100*float64(outageOK)/float64(outageAll), "%", series)
+		ratio := 100 * float64(outageOK) / float64(outageAll)
+		framework.MeasureSeries("traffic success during outage", ratio, "%", series)
+		if floor := 100*(1-onVictim) - outageMargin; ratio < floor {
+			framework.Failf("%s on node %s: want at least %.0f%% of requests through Service %s answered during the outage (%.0f%% of its backends were elsewhere, less %.0f), got %.1f%% (%d of %d)",
+				sc.fault, victim, floor, app, 100*(1-onVictim), outageMargin, ratio, outageOK, outageAll)
+		}
 	}
 	if afterAll > 0 {
 		ratio := 100 * float64(afterOK) / float64(afterAll)
@@ -356,4 +371,27 @@ func notPlanned(fault, node string, err error) {
 	default:
 		framework.Failf("%s on node %s: want the fault planned, got %v", fault, node, err)
 	}
+}
+
+// shareOn is the share of the app's Ready pods that run on node.
+func shareOn(ctx context.Context, f *framework.Framework, node string) float64 {
+	ginkgo.GinkgoHelper()
+	pods, err := f.ListPods(ctx, "app="+app)
+	if err != nil {
+		framework.Failf("%v", err)
+	}
+	on, ready := 0, 0
+	for _, p := range pods {
+		if p.DeletionTimestamp != nil || !kube.PodReady(p) {
+			continue
+		}
+		ready++
+		if p.Spec.NodeName == node {
+			on++
+		}
+	}
+	if ready == 0 {
+		framework.Failf("no Ready %s pod before the fault (pods: %s)", app, f.PodsNow(ctx, "app="+app))
+	}
+	return float64(on) / float64(ready)
 }
