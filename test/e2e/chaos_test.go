@@ -48,8 +48,8 @@ func TestChaosScenarios(t *testing.T) {
 			phases[c.Name][m.Name] = m.Value
 		}
 	}
-	if len(phases) != 4 {
-		t.Fatalf("want 4 scenarios, got %v", phases)
+	if len(phases) != 5 {
+		t.Fatalf("want 5 scenarios, got %v", phases)
 	}
 	for name, p := range phases {
 		if _, ok := p["phase: replacements Ready on healthy nodes"]; !ok {
