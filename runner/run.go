@@ -170,7 +170,7 @@ func runSuites(ctx context.Context, o Options, filter string, out io.Writer) err
 		return err
 	}
 	settings := o.Settings
-	settings.Kubeconfig, settings.ProgressFile = absOrEmpty(o.Kubeconfig), progress
+	settings.Kubeconfig, settings.ProgressFile, settings.RunnerPID = absOrEmpty(o.Kubeconfig), progress, os.Getpid()
 	args := []string{
 		fmt.Sprintf("--procs=%d", o.Procs), "--label-filter=" + filter,
 		"--json-report=" + ginkgoReport, "--output-dir=" + abs,

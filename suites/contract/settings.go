@@ -30,6 +30,10 @@ type Settings struct {
 	AllowControlPlane bool
 	// AllowPrivilegedPods lets kubelet-freeze run its privileged pod.
 	AllowPrivilegedPods bool
+	// RunnerPID is the runner's process: when it dies (SIGKILL), the spec
+	// processes interrupt themselves, so that their cleanups revert the
+	// faults and remove the objects nobody is watching any more.
+	RunnerPID int
 }
 
 // setting is one flag: its name, the variable that supplies its default
@@ -66,12 +70,13 @@ func (s *Settings) settingFlags() []setting {
 		{"allow-disruptive", "KUBEPROOF_ALLOW_DISRUPTIVE", "consent to disruptive checks (node faults) on a cluster kubeproof did not create", &s.AllowDisruptive},
 		{"allow-control-plane", "", "let node faults target control-plane nodes", &s.AllowControlPlane},
 		{"allow-privileged-pods", "", "let the kubelet-freeze scenario run a privileged hostPID pod (node faults on clusters that are not kind)", &s.AllowPrivilegedPods},
+		{"runner-pid", "", "the runner's process ID: the checks stop and clean up when it is gone", &s.RunnerPID},
 	}...)
 }
 
 // Internal names the settings only the runner sets for the suites; its
 // command hides them.
-var Internal = []string{"progress-file", "kind-cluster"}
+var Internal = []string{"progress-file", "kind-cluster", "runner-pid"}
 
 // RegisterFlags registers every setting on fs; a setting's KUBEPROOF_*
 // variable, if set, is its default.
@@ -89,6 +94,9 @@ func register(fs *flag.FlagSet, settings []setting) {
 		case *bool:
 			b, _ := strconv.ParseBool(def)
 			fs.BoolVar(p, f.name, b, f.usage)
+		case *int:
+			n, _ := strconv.Atoi(def)
+			fs.IntVar(p, f.name, n, f.usage)
 		default:
 			panic(fmt.Sprintf("setting %s: unsupported field type %T", f.name, f.field))
 		}
@@ -104,6 +112,8 @@ func (s Settings) Args() []string {
 			args = append(args, "--"+f.name+"="+*p)
 		case *bool:
 			args = append(args, "--"+f.name+"="+strconv.FormatBool(*p))
+		case *int:
+			args = append(args, "--"+f.name+"="+strconv.Itoa(*p))
 		}
 	}
 	return args

@@ -2,7 +2,12 @@ package framework
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
 
 	"github.com/onsi/ginkgo/v2"
 
@@ -40,4 +45,26 @@ var _ = ginkgo.SynchronizedBeforeSuite(func(ctx context.Context) []byte {
 	return []byte(ref)
 }, func(image []byte) {
 	Context.WorkloadImage = string(image)
+	watchRunner(Context.RunnerPID)
 })
+
+// watchRunner interrupts this process once the runner is gone (killed with
+// SIGKILL, it could not pass the interrupt on): Ginkgo then runs the
+// registered cleanups, which revert faults and delete the run's objects,
+// instead of carrying on with disruptive checks nobody watches.
+func watchRunner(pid int) {
+	if pid <= 0 {
+		return
+	}
+	go func() {
+		for range time.Tick(time.Second) {
+			if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+				fmt.Fprintf(os.Stderr, "kubeproof: the runner (pid %d) is gone: interrupting the checks to run their cleanups\n", pid)
+				if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+					fmt.Fprintf(os.Stderr, "kubeproof: interrupt: %v\n", err)
+				}
+				return
+			}
+		}
+	}()
+}

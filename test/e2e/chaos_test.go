@@ -161,6 +161,63 @@ func TestChaosRevertAfterSIGKILL(t *testing.T) {
 	if err != nil || len(nss.Items) != 0 {
 		t.Errorf("namespaces left after cleanup: %v %v", err, nss)
 	}
+	t.Run("runner killed alone: the checks clean up after themselves", func(t *testing.T) { orphanedChecksCleanUp(t, cl.KubeconfigPath) })
+}
+
+// orphanedChecksCleanUp SIGKILLs only the runner while its check has a node
+// stopped: the spec process notices the runner is gone, interrupts itself
+// and its cleanups start the node and delete the namespace, with no
+// `chaos revert` or `cleanup` run by anyone.
+func orphanedChecksCleanUp(t *testing.T, kubeconfig string) {
+	ctx := context.Background()
+	client, err := kube.NewClient(kubeconfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runID := "orphan-" + time.Now().Format("150405")
+	runner := exec.Command(kubeproofBin(t), "run", "--kubeconfig", kubeconfig, "--profile", "certification",
+		"--label-filter", "chaos:node-stop", "--run-id", runID, "--output-dir", filepath.Join(t.TempDir(), "orphan-run"))
+	if err := runner.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var entry journal.Entry
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 3*time.Minute, true, func(context.Context) (bool, error) {
+		entries, _ := journal.List(runID)
+		if len(entries) > 0 {
+			entry = entries[0]
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		_ = runner.Process.Kill()
+		t.Fatalf("no fault was journalled within 3m")
+	}
+	waitContainer(t, entry.Spec.Node, "exited")
+	if err := runner.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = runner.Wait()
+	killed := time.Now()
+	selector := metav1.ListOptions{LabelSelector: "kubeproof.io/run-id=" + runID}
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		entries, _ := journal.List(runID)
+		nss, err := client.CoreV1().Namespaces().List(ctx, selector)
+		return len(entries) == 0 && err == nil && len(nss.Items) == 0 && containerState(t, entry.Spec.Node) == "running", nil
+	})
+	if err != nil {
+		entries, _ := journal.List(runID)
+		t.Fatalf("3m after the runner was killed: journal %v, node %s %s; want the checks to have reverted their fault and deleted their namespace", entries, entry.Spec.Node, containerState(t, entry.Spec.Node))
+	}
+	t.Logf("fault reverted and namespace gone %.1fs after the runner was killed, with no one running chaos revert or cleanup", time.Since(killed).Seconds())
+	// The cluster is deleted with the test; its node must be whole anyway.
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		n, err := client.CoreV1().Nodes().Get(ctx, entry.Spec.Node, metav1.GetOptions{})
+		return err == nil && kube.NodeReady(n), nil
+	})
+	if err != nil {
+		t.Errorf("node %s not Ready within 2m of the orphaned checks' revert", entry.Spec.Node)
+	}
 }
 
 func containerState(t *testing.T, name string) string {
