@@ -42,7 +42,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 		kindName = "kubeproof-run-" + strings.ToLower(o.RunID)
 		fmt.Fprintf(out, "creating kind cluster %s for this run (deleted afterwards unless --keep-cluster)\n", kindName)
 		cl, err := kindcluster.Create(ctx, kindcluster.CreateOptions{
-			Name: kindName, Config: o.KindConfig, Image: o.KindImage, Out: out,
+			Name: kindName, Config: o.KindConfig, Image: o.KindImage, Out: out, RunID: runOwned(o),
 			KubeconfigPath: filepath.Join(o.OutputDir, "kubeconfig"),
 			LogsDir:        filepath.Join(o.OutputDir, "cluster-logs"),
 		})
@@ -263,4 +263,14 @@ func kubeconfigAvailable() bool {
 func ownCluster(c *kube.Client, kindCluster string) bool {
 	owned, _ := kindstate.Created(kindCluster, c.Config.Host)
 	return owned
+}
+
+// runOwned is the run ID a --kind cluster is recorded under: the run's, so
+// that `kubeproof cleanup` removes it if the run is killed before deleting
+// it; none with --keep-cluster, which hands the cluster to the user.
+func runOwned(o Options) string {
+	if o.KeepCluster {
+		return ""
+	}
+	return o.RunID
 }

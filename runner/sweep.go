@@ -2,13 +2,17 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/kubeproof/kubeproof/cluster/kindcluster"
 	"github.com/kubeproof/kubeproof/fixtures/meta"
+	"github.com/kubeproof/kubeproof/internal/kindstate"
 	"github.com/kubeproof/kubeproof/internal/kube"
 )
 
@@ -49,4 +53,26 @@ func Cleanup(ctx context.Context, c *kube.Client, selector string, timeout time.
 		return len(remaining) == 0, nil
 	})
 	return remaining
+}
+
+// RemoveOrphanClusters deletes the kind clusters created for a run ("" =
+// any run) whose runner process is gone, and says which; clusters created
+// with `kubeproof cluster create` or kept with --keep-cluster stay.
+func RemoveOrphanClusters(out io.Writer, runID string) error {
+	orphans, err := kindstate.Orphans()
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, r := range orphans {
+		if runID != "" && r.RunID != runID {
+			continue
+		}
+		if err := kindcluster.Delete(r.Name, ""); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(out, "deleted kind cluster %s of run %s (its runner, pid %d, is gone)\n", r.Name, r.RunID, r.PID)
+	}
+	return errors.Join(errs...)
 }

@@ -49,6 +49,10 @@ type CreateOptions struct {
 	ReadyTimeout time.Duration
 	// LogsDir receives exported logs when creation fails.
 	LogsDir string
+	// RunID is the run the cluster is created for, which deletes it at its
+	// end ("" for a cluster the user keeps): `kubeproof cleanup` removes it
+	// if that run's process was killed first.
+	RunID string
 	Out     io.Writer
 }
 
@@ -165,7 +169,7 @@ func Create(ctx context.Context, o CreateOptions) (*Cluster, error) {
 	}
 	// The local record is what makes the cluster kubeproof's own (consent
 	// to break it): see internal/kindstate.
-	if err := kindstate.Remember(o.Name, server); err != nil {
+	if err := kindstate.Remember(o.Name, server, o.RunID); err != nil {
 		return fail(fmt.Errorf("record kind cluster %s as kubeproof's: %w", o.Name, err))
 	}
 	if err := step("isolate cluster DNS", func() error { return IsolateDNS(ctx, client) }); err != nil {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"sigs.k8s.io/kind/pkg/cluster"
@@ -26,6 +27,11 @@ type Record struct {
 	Name      string    `json:"name"`
 	Server    string    `json:"server"`
 	CreatedAt time.Time `json:"createdAt"`
+	// RunID and PID: a cluster created for one run (`run --kind`) by that
+	// runner process, deleted when the run ends; while the process lives
+	// the cluster is in use.
+	RunID string `json:"runID,omitempty"`
+	PID   int    `json:"pid,omitempty"`
 }
 
 // Dir is where the records live: clusters/ in kubeproof's state
@@ -35,12 +41,18 @@ func Dir() string { return filepath.Join(paths.StateDir(), "clusters") }
 func path(name string) string { return filepath.Join(Dir(), name+".json") }
 
 // Remember records that kubeproof created the kind cluster name, whose
-// API server answers at server.
-func Remember(name, server string) error {
+// API server answers at server; runID is the run it was created for ("" for
+// a cluster created with `kubeproof cluster create`, which is the user's
+// to delete).
+func Remember(name, server, runID string) error {
 	if err := os.MkdirAll(Dir(), 0o755); err != nil {
 		return err
 	}
-	data, err := json.MarshalIndent(Record{Name: name, Server: server, CreatedAt: time.Now().UTC()}, "", "  ")
+	r := Record{Name: name, Server: server, CreatedAt: time.Now().UTC(), RunID: runID}
+	if runID != "" {
+		r.PID = os.Getpid()
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -93,6 +105,37 @@ func Created(kindCluster, server string) (bool, string) {
 		return false, fmt.Sprintf("kind cluster %s is not in this machine's Docker engine", kindCluster)
 	}
 	return true, ""
+}
+
+// Orphans are the clusters created for a run whose runner process is gone:
+// the run was killed before it could delete its cluster.
+func Orphans() ([]Record, error) {
+	files, err := filepath.Glob(filepath.Join(Dir(), "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []Record
+	var errs []error
+	for _, f := range files {
+		r, ok, err := Lookup(strings.TrimSuffix(filepath.Base(f), ".json"))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if ok && r.RunID != "" && !alive(r.PID) {
+			out = append(out, r)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// alive reports whether a process exists (EPERM: it does, someone else's).
+func alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 func sameServer(a, b string) bool {

@@ -21,9 +21,12 @@ func New() *cobra.Command {
 	var runID string
 	c := &cobra.Command{
 		Use:   "cleanup",
-		Short: "Delete the namespaces kubeproof runs left in a cluster (only those kubeproof labelled)",
+		Short: "Delete what killed runs left: their kind clusters on this machine, and the namespaces kubeproof labelled in a cluster",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if err := runner.RemoveOrphanClusters(c.OutOrStdout(), runID); err != nil {
+				return exitcode.EnvironmentError(err)
+			}
 			client, err := kube.NewClient(target.Kubeconfig, target.Context)
 			if err != nil {
 				return exitcode.EnvironmentError(err)
