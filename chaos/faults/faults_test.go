@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubeproof/kubeproof/chaos"
 	"github.com/kubeproof/kubeproof/chaos/drain"
@@ -364,9 +366,11 @@ func TestControlPlaneFoundWithoutItsLabel(t *testing.T) {
 		Annotations: map[string]string{corev1.MirrorPodAnnotationKey: "x"}, Labels: map[string]string{"component": "etcd"}},
 		Spec: corev1.PodSpec{NodeName: "static"}}
 	// A DaemonSet pod is not a static pod: the worker stays a worker.
-	proxy := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "kube-proxy-abcde", Namespace: "kube-system", Labels: map[string]string{"component": "kube-proxy"}},
+	proxy := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "kube-proxy-abcde", Namespace: "kube-system", Labels: map[string]string{"component": "kube-proxy"},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "DaemonSet", Name: "kube-proxy", Controller: ptr.To(true)}}},
 		Spec: corev1.PodSpec{NodeName: "w1"}}
-	target := Target{Client: fake.NewClientset(legacy, tainted, static, plain("w1"), mirror, proxy), Owned: true}
+	proxyDS := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "kube-proxy", Namespace: "kube-system"}}
+	target := Target{Client: fake.NewClientset(legacy, tainted, static, plain("w1"), mirror, proxy, proxyDS), Owned: true}
 	for _, n := range []string{"legacy", "tainted", "static"} {
 		_, err := Plan(context.Background(), target, Request{Kind: chaos.Drain, Node: n})
 		if !errors.Is(err, ErrUnsafe) || !strings.Contains(err.Error(), "control-plane") {

@@ -108,7 +108,11 @@ var registry = []registration{
 		Info: Info{Kind: chaos.Drain, Access: API, OnNode: true},
 		plan: func(ctx context.Context, t Target, r Request, _ []corev1.Node) (chaos.Fault, error) {
 			d := &drain.Drain{Client: t.Client, Node: r.Node}
-			if err := d.Plan(ctx); err != nil {
+			err := d.Plan(ctx)
+			switch {
+			case errors.Is(err, drain.ErrRefused):
+				return nil, fmt.Errorf("%w: %w", ErrUnsafe, err)
+			case err != nil:
 				return nil, fmt.Errorf("plan drain of %s: %w", r.Node, err)
 			}
 			return d, nil

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kubeproof/kubeproof/chaos"
+	"github.com/kubeproof/kubeproof/chaos/drain"
 	"github.com/kubeproof/kubeproof/chaos/faults"
 	"github.com/kubeproof/kubeproof/fixtures"
 	"github.com/kubeproof/kubeproof/suites/contract"
@@ -45,6 +46,7 @@ var _ = framework.Describe("planned node maintenance", contract.AreaResilience, 
 			notPlanned(string(chaos.Drain), victim, err)
 			ginkgo.AddReportEntry(contract.EntryTargets, []string{victim})
 			fmt.Fprintf(ginkgo.GinkgoWriter, "plan: %s, in cluster %s (server %s)\n", fault.Describe(), target.Cluster, target.Server)
+			onVictim, _ := podsOn(ctx, f, victim)
 			obs := newObserver(f.Client, f.Namespace, victim, app, replicas)
 			ginkgo.DeferCleanup(obs.close)
 			trafficUntil(ctx, f, traffic.Name, time.Now().Add(3*time.Second))
@@ -61,6 +63,15 @@ var _ = framework.Describe("planned node maintenance", contract.AreaResilience, 
 				framework.Failf("%v", err)
 			}
 			framework.Measure("drain duration (all pods evicted)", time.Since(injectedAt).Seconds(), "s")
+			// The PodDisruptionBudget held: the API refused an eviction
+			// while a second one would have broken it (the node had more
+			// pods than the budget lets go at once), and never fewer than
+			// minAvailable pods were available.
+			refused := fault.(*drain.Drain).Refused
+			framework.Measure("evictions refused by the PodDisruptionBudget", float64(refused), "")
+			if allowed := replicas - minAvailable.IntValue(); onVictim > allowed && refused == 0 {
+				framework.Failf("drain of %s: want at least one eviction refused with 429 (the node ran %d pods, PodDisruptionBudget %s allows %d at once), got none", victim, onVictim, app, allowed)
+			}
 			expectPhase(ctx, obs, scenario{fault: "drain"}, victim, phaseEvicted, framework.PodStartTimeout, "the drain returned")
 			expectPhase(ctx, obs, scenario{fault: "drain"}, victim, phaseReplaced, 2*framework.PodStartTimeout, "pod start bound per PDB-paced eviction")
 			replacedAt := time.Now()
@@ -70,6 +81,11 @@ var _ = framework.Describe("planned node maintenance", contract.AreaResilience, 
 			n, err := f.Client.CoreV1().Nodes().Get(ctx, victim, metav1.GetOptions{})
 			if err != nil || n.Spec.Unschedulable {
 				framework.Failf("drain: node %s still unschedulable after revert (%v)", victim, err)
+			}
+			fewest := obs.fewestAvailable()
+			framework.Measure("fewest available pods during the drain", float64(fewest), "")
+			if fewest < minAvailable.IntValue() {
+				framework.Failf("drain of %s: want at least %d of %d pods of %s available at every moment (PodDisruptionBudget minAvailable), got %d at the lowest", victim, minAvailable.IntValue(), replicas, app, fewest)
 			}
 			intervals := trafficUntil(ctx, f, traffic.Name, time.Now().Add(5*time.Second))
 			failed, total := 0, 0

@@ -41,6 +41,10 @@ type observer struct {
 	mu     sync.Mutex
 	start  time.Time
 	phases map[string]time.Duration
+	// fewest is the fewest available pods of the app (Ready, not being
+	// deleted: what a PodDisruptionBudget counts) seen since start; -1
+	// before the first look.
+	fewest int
 
 	nodes  cache.SharedIndexInformer
 	pods   cache.SharedIndexInformer
@@ -49,7 +53,7 @@ type observer struct {
 }
 
 func newObserver(c *kube.Client, ns, victim, app string, replicas int) *observer {
-	o := &observer{victim: victim, app: app, replicas: replicas, phases: map[string]time.Duration{}, stop: make(chan struct{})}
+	o := &observer{victim: victim, app: app, replicas: replicas, phases: map[string]time.Duration{}, stop: make(chan struct{}), fewest: -1}
 	cluster := informers.NewSharedInformerFactory(c, 0)
 	local := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(ns))
 	o.nodes = cluster.Core().V1().Nodes().Informer()
@@ -112,6 +116,16 @@ func (o *observer) evaluate() {
 	o.mark(phaseEvicted, v.onVictim == v.evicted)
 	o.mark(phaseReplaced, v.readyElsewhere >= o.replicas)
 	o.mark(phaseEndpoints, v.servingFromVictim == 0)
+	if o.fewest < 0 || v.available < o.fewest {
+		o.fewest = v.available
+	}
+}
+
+// fewestAvailable is the fewest available pods seen since begin.
+func (o *observer) fewestAvailable() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.fewest
 }
 
 // view is what the informers hold now, as the phases read it.
@@ -119,6 +133,8 @@ type view struct {
 	node                              *corev1.Node
 	onVictim, evicted, readyElsewhere int
 	servingFromVictim                 int
+	// available: Ready and not being deleted, anywhere.
+	available int
 }
 
 func (o *observer) look() view {
@@ -131,6 +147,9 @@ func (o *observer) look() view {
 		p := obj.(*corev1.Pod)
 		if !sel.Matches(labels.Set(p.Labels)) {
 			continue
+		}
+		if p.DeletionTimestamp == nil && kube.PodReady(p) {
+			v.available++
 		}
 		if p.Spec.NodeName == o.victim {
 			v.onVictim++

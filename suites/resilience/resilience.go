@@ -376,11 +376,17 @@ func notPlanned(fault, node string, err error) {
 // shareOn is the share of the app's Ready pods that run on node.
 func shareOn(ctx context.Context, f *framework.Framework, node string) float64 {
 	ginkgo.GinkgoHelper()
+	on, ready := podsOn(ctx, f, node)
+	return float64(on) / float64(ready)
+}
+
+// podsOn counts the app's Ready pods on node, and in all.
+func podsOn(ctx context.Context, f *framework.Framework, node string) (on, ready int) {
+	ginkgo.GinkgoHelper()
 	pods, err := f.ListPods(ctx, "app="+app)
 	if err != nil {
 		framework.Failf("%v", err)
 	}
-	on, ready := 0, 0
 	for _, p := range pods {
 		if p.DeletionTimestamp != nil || !kube.PodReady(p) {
 			continue
@@ -393,5 +399,5 @@ func shareOn(ctx context.Context, f *framework.Framework, node string) float64 {
 	if ready == 0 {
 		framework.Failf("no Ready %s pod before the fault (pods: %s)", app, f.PodsNow(ctx, "app="+app))
 	}
-	return float64(on) / float64(ready)
+	return on, ready
 }
