@@ -53,7 +53,7 @@ type CreateOptions struct {
 	// end ("" for a cluster the user keeps): `kubeproof cleanup` removes it
 	// if that run's process was killed first.
 	RunID string
-	Out     io.Writer
+	Out   io.Writer
 }
 
 // Cluster is a created cluster and how long each step took.
