@@ -47,7 +47,8 @@ func nodeStates(ctx context.Context, c *kube.Client) map[string]nodeHealth {
 // partition rule. Each finding is one line; any finding fails the run.
 func leftoverFaults(ctx context.Context, c *kube.Client, kindCluster, runID string, before map[string]nodeHealth) []string {
 	var found []string
-	reverted, err := faults.RevertAll(ctx, runID)
+	// The run's own faults: its spec processes are done, so force.
+	reverted, _, err := faults.RevertAll(ctx, runID, true)
 	for _, e := range reverted {
 		found = append(found, fmt.Sprintf("fault %s on %s was still active after the run (reverted now)", e.Spec.Kind, e.Spec.Node))
 	}

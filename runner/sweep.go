@@ -14,6 +14,7 @@ import (
 	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/kindstate"
 	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/internal/proc"
 )
 
 // sweepTimeout bounds the wait for the run's namespaces to disappear.
@@ -22,25 +23,32 @@ const sweepTimeout = 3 * time.Minute
 // sweep deletes whatever namespaces of this run are still there (a spec's
 // own cleanup normally got them first) and returns what remains.
 func sweep(ctx context.Context, c *kube.Client, runID string) []string {
-	return Cleanup(ctx, c, meta.LabelRunID+"="+runID, sweepTimeout)
+	// The run's own namespaces: this process owns them, so force.
+	left, _ := Cleanup(ctx, c, meta.LabelRunID+"="+runID, sweepTimeout, true)
+	return left
 }
 
 // Cleanup deletes every namespace matching the label selector and waits
 // until they are gone; it returns those still present at the deadline.
-func Cleanup(ctx context.Context, c *kube.Client, selector string, timeout time.Duration) []string {
+func Cleanup(ctx context.Context, c *kube.Client, selector string, timeout time.Duration, force bool) (remaining, skipped []string) {
 	nss := c.CoreV1().Namespaces()
 	list, err := nss.List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
-		return []string{fmt.Sprintf("could not list namespaces %s: %v", selector, err)}
+		return []string{fmt.Sprintf("could not list namespaces %s: %v", selector, err)}, nil
 	}
+	live := map[string]bool{}
 	for _, ns := range list.Items {
+		if owner := ns.Annotations[meta.AnnotationOwner]; !force && proc.LiveOwner(owner) {
+			live[ns.Name] = true
+			skipped = append(skipped, fmt.Sprintf("namespace %s (run %s is still live: %s)", ns.Name, ns.Labels[meta.LabelRunID], owner))
+			continue
+		}
 		if ns.DeletionTimestamp == nil {
 			if err := nss.Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil {
 				fmt.Printf("delete namespace %s: %v\n", ns.Name, err)
 			}
 		}
 	}
-	var remaining []string
 	_ = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
 		list, err := nss.List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
@@ -48,11 +56,13 @@ func Cleanup(ctx context.Context, c *kube.Client, selector string, timeout time.
 		}
 		remaining = remaining[:0]
 		for _, ns := range list.Items {
-			remaining = append(remaining, "namespace "+ns.Name)
+			if !live[ns.Name] {
+				remaining = append(remaining, "namespace "+ns.Name)
+			}
 		}
 		return len(remaining) == 0, nil
 	})
-	return remaining
+	return remaining, skipped
 }
 
 // RemoveOrphanClusters deletes the kind clusters created for a run ("" =

@@ -21,6 +21,7 @@ import (
 	"github.com/kubeproof/kubeproof/chaos/journal"
 	"github.com/kubeproof/kubeproof/internal/kindstate"
 	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/internal/proc"
 )
 
 // ErrUnsafe marks a request the safety rules refuse.
@@ -171,7 +172,7 @@ func newEntry(runID string, cluster chaos.Cluster, f chaos.Fault) (journal.Entry
 		cluster.Kubeconfig = abs
 	}
 	return journal.Entry{ID: journal.NewID(runID, spec), RunID: runID, Cluster: cluster, Spec: spec,
-		Describe: f.Describe(), InjectedAt: time.Now().UTC(), PID: os.Getpid()}, nil
+		Describe: f.Describe(), InjectedAt: time.Now().UTC(), PID: os.Getpid(), Owner: proc.Owner(os.Getpid())}, nil
 }
 
 // Revert undoes a journalled fault and removes its entry.
@@ -198,23 +199,28 @@ func Revert(ctx context.Context, e journal.Entry) error {
 }
 
 // RevertAll reverts every journalled fault of a run ("" = all runs),
-// newest first, and returns what it did.
-func RevertAll(ctx context.Context, runID string) ([]journal.Entry, error) {
+// newest first, and returns what it did. A fault whose injecting process
+// is still alive belongs to a live run, which reverts it itself: it is
+// skipped (and returned as such) unless force.
+func RevertAll(ctx context.Context, runID string, force bool) (done, skipped []journal.Entry, err error) {
 	entries, listErr := journal.List(runID)
 	slices.Reverse(entries)
 	var errs []error
 	if listErr != nil {
 		errs = append(errs, listErr)
 	}
-	var done []journal.Entry
 	for _, e := range entries {
+		if !force && e.Live() {
+			skipped = append(skipped, e)
+			continue
+		}
 		if err := Revert(ctx, e); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		done = append(done, e)
 	}
-	return done, errors.Join(errs...)
+	return done, skipped, errors.Join(errs...)
 }
 
 // controlPlane says why a node is a control-plane node, "" if it is not:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -26,6 +27,7 @@ import (
 	"github.com/kubeproof/kubeproof/chaos/kubeletfreeze"
 	"github.com/kubeproof/kubeproof/chaos/podkill"
 	"github.com/kubeproof/kubeproof/fixtures/meta"
+	"github.com/kubeproof/kubeproof/internal/proc"
 )
 
 // node is a cluster node; ip and cidr may be "".
@@ -413,5 +415,31 @@ func TestOneNodeAtATimeAcrossProcesses(t *testing.T) {
 	elsewhere.Cluster = chaos.Cluster{Context: "kind-b", KindCluster: "b", Server: "https://127.0.0.1:40002"}
 	if _, err := Plan(context.Background(), elsewhere, Request{Kind: chaos.Drain, Node: "w1"}); err != nil {
 		t.Errorf("a fault on another cluster must not block this one: %v", err)
+	}
+}
+
+// chaos revert leaves a live run's faults to it, unless forced.
+func TestRevertAllSkipsALiveRunsFaults(t *testing.T) {
+	t.Setenv("KUBEPROOF_JOURNAL_DIR", t.TempDir())
+	sleeper := exec.Command("sleep", "30")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	// pod-kill entries: closing them needs no cluster.
+	live := journal.Entry{ID: "live-pod-kill-1", RunID: "live", Spec: chaos.Spec{Kind: chaos.PodKill}, Owner: proc.Owner(sleeper.Process.Pid), InjectedAt: time.Now()}
+	gone := journal.Entry{ID: "gone-pod-kill-1", RunID: "gone", Spec: chaos.Spec{Kind: chaos.PodKill}, Owner: proc.Owner(999999999), InjectedAt: time.Now()}
+	for _, e := range []journal.Entry{live, gone} {
+		if err := journal.Record(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done, skipped, err := RevertAll(context.Background(), "", false)
+	if err != nil || len(done) != 1 || done[0].ID != gone.ID || len(skipped) != 1 || skipped[0].ID != live.ID {
+		t.Fatalf("RevertAll = done %v, skipped %v, %v; want the dead run's fault reverted and the live run's skipped", done, skipped, err)
+	}
+	done, skipped, err = RevertAll(context.Background(), "", true)
+	if err != nil || len(done) != 1 || done[0].ID != live.ID || len(skipped) != 0 {
+		t.Errorf("forced RevertAll = done %v, skipped %v, %v; want the live run's fault reverted", done, skipped, err)
 	}
 }

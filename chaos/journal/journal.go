@@ -17,6 +17,7 @@ import (
 	"github.com/kubeproof/kubeproof/chaos"
 	"github.com/kubeproof/kubeproof/internal/atomicfile"
 	"github.com/kubeproof/kubeproof/internal/paths"
+	"github.com/kubeproof/kubeproof/internal/proc"
 )
 
 // Entry is one active (or possibly active) fault.
@@ -29,9 +30,15 @@ type Entry struct {
 	Spec       chaos.Spec    `json:"spec"`
 	Describe   string        `json:"describe"`
 	InjectedAt time.Time     `json:"injectedAt"`
-	// PID is the process that injected the fault.
-	PID int `json:"pid"`
+	// PID is the process that injected the fault; Owner names it with its
+	// machine ("host/pid"): while it lives, the fault is its to revert.
+	PID   int    `json:"pid"`
+	Owner string `json:"owner,omitempty"`
 }
+
+// Live reports whether the process that injected the fault is still alive
+// (and is not this one): its run will revert the fault itself.
+func (e Entry) Live() bool { return e.Owner != "" && proc.LiveOwner(e.Owner) }
 
 // Dir is where the journal lives: $KUBEPROOF_JOURNAL_DIR, else faults/ in
 // kubeproof's state directory (~/.local/state/kubeproof/faults).

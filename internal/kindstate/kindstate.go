@@ -13,13 +13,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"sigs.k8s.io/kind/pkg/cluster"
 
 	"github.com/kubeproof/kubeproof/internal/atomicfile"
 	"github.com/kubeproof/kubeproof/internal/paths"
+	"github.com/kubeproof/kubeproof/internal/proc"
 )
 
 // Record is one cluster kubeproof created.
@@ -122,20 +122,11 @@ func Orphans() ([]Record, error) {
 			errs = append(errs, err)
 			continue
 		}
-		if ok && r.RunID != "" && !alive(r.PID) {
+		if ok && r.RunID != "" && !proc.Alive(r.PID) {
 			out = append(out, r)
 		}
 	}
 	return out, errors.Join(errs...)
-}
-
-// alive reports whether a process exists (EPERM: it does, someone else's).
-func alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 func sameServer(a, b string) bool {

@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/internal/proc"
 )
 
 // Framework gives one spec its client and its own namespace.
@@ -34,7 +36,7 @@ func New(baseName string) *Framework {
 		f.Client = client()
 		labels := RunLabels()
 		labels[meta.LabelSpec] = sanitize(f.BaseName)
-		ns, err := f.Client.CreateNamespace(ctx, "kubeproof-"+sanitize(f.BaseName), labels)
+		ns, err := f.Client.CreateNamespace(ctx, "kubeproof-"+sanitize(f.BaseName), labels, map[string]string{meta.AnnotationOwner: owner()})
 		if err != nil {
 			Failf("%v", err)
 		}
@@ -143,4 +145,13 @@ func (f *Framework) Services() interface {
 	Delete(context.Context, string, metav1.DeleteOptions) error
 } {
 	return f.Client.CoreV1().Services(f.Namespace)
+}
+
+// owner is the process that owns this run's objects: the runner, or this
+// process when the suites run without one.
+func owner() string {
+	if Context.RunnerPID > 0 {
+		return proc.Owner(Context.RunnerPID)
+	}
+	return proc.Owner(os.Getpid())
 }

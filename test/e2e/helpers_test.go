@@ -22,7 +22,7 @@ import (
 
 func createNamespace(t *testing.T, c *kube.Client, prefix string) string {
 	t.Helper()
-	ns, err := c.CreateNamespace(context.Background(), "kubeproof-e2e-"+prefix, map[string]string{meta.LabelManagedBy: meta.ManagedBy})
+	ns, err := c.CreateNamespace(context.Background(), "kubeproof-e2e-"+prefix, map[string]string{meta.LabelManagedBy: meta.ManagedBy}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,25 +128,30 @@ func newList() *cobra.Command {
 
 func newRevert() *cobra.Command {
 	var runID string
+	var force bool
 	c := &cobra.Command{
 		Use:   "revert",
 		Short: "Revert every active fault (of one run with --run-id), newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			done, err := faults.RevertAll(c.Context(), runID)
+			done, skipped, err := faults.RevertAll(c.Context(), runID, force)
 			for _, e := range done {
 				fmt.Fprintf(c.OutOrStdout(), "reverted %s on %s in %s (run %s)\n", e.Spec.Kind, target(e), e.Cluster, e.RunID)
+			}
+			for _, e := range skipped {
+				fmt.Fprintf(c.OutOrStdout(), "skipped %s on %s in %s: run %s is still live (%s) and reverts it itself; --force reverts it now\n", e.Spec.Kind, target(e), e.Cluster, e.RunID, e.Owner)
 			}
 			if err != nil {
 				return exitcode.EnvironmentError(err)
 			}
-			if len(done) == 0 {
+			if len(done)+len(skipped) == 0 {
 				fmt.Fprintln(c.OutOrStdout(), "no active faults")
 			}
 			return nil
 		},
 	}
 	c.Flags().StringVar(&runID, "run-id", "", "only this run's faults")
+	c.Flags().BoolVar(&force, "force", false, "revert faults of runs that are still live too")
 	return c
 }
 

@@ -19,6 +19,7 @@ import (
 func New() *cobra.Command {
 	var target contract.Cluster
 	var runID string
+	var force bool
 	c := &cobra.Command{
 		Use:   "cleanup",
 		Short: "Delete what killed runs left: their kind clusters on this machine, and the namespaces kubeproof labelled in a cluster",
@@ -32,18 +33,24 @@ func New() *cobra.Command {
 				return exitcode.EnvironmentError(err)
 			}
 			selector := meta.ManagedSelector(runID)
-			left := runner.Cleanup(c.Context(), client, selector, 3*time.Minute)
+			left, skipped := runner.Cleanup(c.Context(), client, selector, 3*time.Minute, force)
 			for _, l := range left {
 				fmt.Fprintf(c.OutOrStdout(), "still present: %s\n", l)
+			}
+			for _, s := range skipped {
+				fmt.Fprintf(c.OutOrStdout(), "left to its run: %s; --force removes it now\n", s)
 			}
 			if len(left) > 0 {
 				return exitcode.EnvironmentError(fmt.Errorf("%d objects could not be removed", len(left)))
 			}
-			fmt.Fprintf(c.OutOrStdout(), "nothing left (%s)\n", selector)
+			if len(skipped) == 0 {
+				fmt.Fprintf(c.OutOrStdout(), "nothing left (%s)\n", selector)
+			}
 			return nil
 		},
 	}
 	cli.GoFlags(c, target.RegisterFlags)
 	c.Flags().StringVar(&runID, "run-id", "", "only this run's objects (default: every kubeproof run's)")
+	c.Flags().BoolVar(&force, "force", false, "remove the objects of runs that are still live too")
 	return c
 }

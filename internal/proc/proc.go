@@ -1,0 +1,50 @@
+// Package proc tells whether a process that owns something (a fault, a
+// namespace, a kind cluster) is still alive on this machine: what a live
+// run owns is left to it by `chaos revert` and `cleanup`.
+package proc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Alive reports whether pid is a running process here (EPERM: it is,
+// someone else's).
+func Alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// Host is this machine's name, "" if unknown.
+func Host() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+// Owner names a process on this machine: "host/pid".
+func Owner(pid int) string { return fmt.Sprintf("%s/%d", Host(), pid) }
+
+// LiveOwner reports whether owner ("host/pid") is a live process on this
+// machine other than this one. An owner on another machine cannot be
+// checked from here and counts as live: only the user can say otherwise.
+func LiveOwner(owner string) bool {
+	host, pidText, ok := strings.Cut(owner, "/")
+	if !ok {
+		return false
+	}
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || pid == os.Getpid() {
+		return false
+	}
+	if host != Host() {
+		return true
+	}
+	return Alive(pid)
+}
