@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubeproof/kubeproof/internal/clusterlock"
 	"github.com/kubeproof/kubeproof/internal/kube"
 )
 
@@ -25,6 +26,7 @@ const reachTimeout = 10 * time.Second
 // permission is one thing the specs do.
 type permission struct {
 	verb, group, resource, subresource string
+	namespace                          string // "" = cluster-wide
 }
 
 func (p permission) String() string {
@@ -35,6 +37,9 @@ func (p permission) String() string {
 	if p.group != "" {
 		r += "." + p.group
 	}
+	if p.namespace != "" {
+		r += " in " + p.namespace
+	}
 	return p.verb + " " + r
 }
 
@@ -43,7 +48,7 @@ var needed = func() []permission {
 	var out []permission
 	add := func(group, resource, sub string, verbs ...string) {
 		for _, v := range verbs {
-			out = append(out, permission{v, group, resource, sub})
+			out = append(out, permission{v, group, resource, sub, ""})
 		}
 	}
 	add("", "namespaces", "", "create", "delete", "list")
@@ -59,6 +64,10 @@ var needed = func() []permission {
 	add("apps", "deployments", "", "create", "delete", "get", "list", "watch", "update", "patch")
 	add("apps", "replicasets", "", "create", "delete", "get", "list", "watch", "update", "patch")
 	add("policy", "poddisruptionbudgets", "", "create", "delete")
+	// The cluster lock: one Lease, in kube-system.
+	for _, v := range []string{"get", "create", "update", "delete"} {
+		out = append(out, permission{v, "coordination.k8s.io", "leases", "", clusterlock.Namespace})
+	}
 	return out
 }()
 
@@ -78,7 +87,7 @@ func preflight(ctx context.Context, c *kube.Client) (version string, err error) 
 	var missing []string
 	for _, p := range needed {
 		review := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{
-			ResourceAttributes: &authv1.ResourceAttributes{Verb: p.verb, Group: p.group, Resource: p.resource, Subresource: p.subresource},
+			ResourceAttributes: &authv1.ResourceAttributes{Verb: p.verb, Group: p.group, Resource: p.resource, Subresource: p.subresource, Namespace: p.namespace},
 		}}
 		res, err := quick.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
 		if err != nil {
@@ -89,7 +98,7 @@ func preflight(ctx context.Context, c *kube.Client) (version string, err error) 
 		}
 	}
 	if len(missing) > 0 {
-		return "", fmt.Errorf("%w: missing permissions (cluster-wide): %s; grant them (e.g. bind the cluster-admin ClusterRole to this identity for the run)", ErrUnusable, strings.Join(missing, ", "))
+		return "", fmt.Errorf("%w: missing permissions (cluster-wide unless named): %s; grant them (e.g. bind the cluster-admin ClusterRole to this identity for the run)", ErrUnusable, strings.Join(missing, ", "))
 	}
 	nodes, err := quick.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {

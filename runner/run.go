@@ -16,6 +16,7 @@ import (
 	"github.com/kubeproof/kubeproof/chaos/kindnode"
 	"github.com/kubeproof/kubeproof/cluster/kindcluster"
 	"github.com/kubeproof/kubeproof/fixtures/workloadimage"
+	"github.com/kubeproof/kubeproof/internal/clusterlock"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 	"github.com/kubeproof/kubeproof/internal/kindstate"
 	"github.com/kubeproof/kubeproof/internal/kube"
@@ -40,6 +41,11 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	var kindName string
 	if useKind {
 		kindName = "kubeproof-run-" + strings.ToLower(o.RunID)
+		lock, err := clusterlock.Kind(kindName, "run "+o.RunID)
+		if err != nil {
+			return nil, exitcode.BusyError(err)
+		}
+		defer lock.Unlock()
 		fmt.Fprintf(out, "creating kind cluster %s for this run (deleted afterwards unless --keep-cluster)\n", kindName)
 		cl, err := kindcluster.Create(ctx, kindcluster.CreateOptions{
 			Name: kindName, Config: o.KindConfig, Image: o.KindImage, Out: out, RunID: runOwned(o),
@@ -72,6 +78,30 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	version, err := preflight(ctx, client)
 	if err != nil {
 		return nil, exitcode.EnvironmentError(err)
+	}
+	// One run at a time per cluster, from before anything is created until
+	// the sweep is done (deferred calls run after it).
+	lease, tookOver, err := clusterlock.Acquire(ctx, client, o.RunID)
+	if errors.Is(err, clusterlock.ErrBusy) {
+		return nil, exitcode.BusyError(err)
+	}
+	if err != nil {
+		return nil, exitcode.EnvironmentError(fmt.Errorf("%w: %v", ErrUnusable, err))
+	}
+	if tookOver != "" {
+		fmt.Fprintf(out, "took over the cluster's Lease from %s\n", tookOver)
+	}
+	defer func() {
+		if err := lease.Release(context.WithoutCancel(ctx)); err != nil {
+			fmt.Fprintf(out, "warning: %v\n", err)
+		}
+	}()
+	if kindName != "" && !useKind {
+		lock, err := clusterlock.Kind(kindName, "run "+o.RunID)
+		if err != nil {
+			return nil, exitcode.BusyError(err)
+		}
+		defer lock.Unlock()
 	}
 	run.Cluster.Context, run.Cluster.Server, run.Cluster.ServerVersion = client.ContextName, client.Config.Host, version
 	run.Cluster.KindClusterName, run.Cluster.CreatedByRunner = kindName, useKind

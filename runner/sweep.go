@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kubeproof/kubeproof/cluster/kindcluster"
+	"github.com/kubeproof/kubeproof/internal/clusterlock"
 	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/kindstate"
 	"github.com/kubeproof/kubeproof/internal/kube"
@@ -78,7 +79,14 @@ func RemoveOrphanClusters(out io.Writer, runID string) error {
 		if runID != "" && r.RunID != runID {
 			continue
 		}
-		if err := kindcluster.Delete(r.Name, ""); err != nil {
+		lock, err := clusterlock.Kind(r.Name, "cleanup")
+		if err != nil {
+			fmt.Fprintf(out, "left kind cluster %s: %v\n", r.Name, err)
+			continue
+		}
+		err = kindcluster.Delete(r.Name, "")
+		lock.Unlock()
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}

@@ -49,6 +49,10 @@ type Request struct {
 	AllowPrivilegedPods bool
 	Image               string
 	For                 time.Duration
+	// RunID and Owner ("host/pid", default this process) go on the objects
+	// a fault creates (kubelet-freeze's namespace and pod), so that
+	// `cleanup --run-id` finds them and leaves them alone while Owner lives.
+	RunID, Owner string
 }
 
 // Target is the cluster to break: a client to plan and act with, and the

@@ -186,7 +186,7 @@ func TestJournalRoundTripForEveryKind(t *testing.T) {
 		chaos.NetworkPartition: kindnode.Partition{Node: n, Peers: []string{"172.18.0.2", "10.244.0.0/24"}},
 		chaos.Drain:            &drain.Drain{Client: cs, Node: "w1", WasCordoned: true},
 		chaos.PodKill:          &podkill.Kill{Client: cs, Namespace: "ns", Selector: "app=web"},
-		chaos.KubeletFreeze:    &kubeletfreeze.Freeze{Client: cs, Node: "w1", Image: "img", For: 90 * time.Second, Pod: "freeze-kubelet-w1", Deadline: deadline},
+		chaos.KubeletFreeze:    &kubeletfreeze.Freeze{Client: cs, Node: "w1", Image: "img", For: 90 * time.Second, Pod: "freeze-kubelet-w1", Deadline: deadline, Namespace: "kubeproof-chaos-run"},
 	}
 	for _, k := range Kinds {
 		t.Run(k, func(t *testing.T) {

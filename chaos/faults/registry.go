@@ -140,7 +140,7 @@ var registry = []registration{
 			if r.Image == "" || r.For <= 0 {
 				return nil, fmt.Errorf("%w: kubelet-freeze needs the workload image and a positive --for", ErrBadRequest)
 			}
-			fr := &kubeletfreeze.Freeze{Client: t.Client, Node: r.Node, Image: r.Image, For: r.For}
+			fr := &kubeletfreeze.Freeze{Client: t.Client, Node: r.Node, Image: r.Image, For: r.For, RunID: r.RunID, Owner: r.Owner}
 			fr.Plan()
 			return fr, nil
 		},
@@ -149,7 +149,7 @@ var registry = []registration{
 			// it still waits at most a minute, then deletes the pod.
 			d, _ := time.ParseDuration(s.Params["for"])
 			deadline, _ := time.Parse(time.RFC3339, s.Params["deadline"])
-			return &kubeletfreeze.Freeze{Client: c, Node: s.Node, Image: s.Params["image"], For: d, Pod: s.Params["pod"], Deadline: deadline}, nil
+			return &kubeletfreeze.Freeze{Client: c, Node: s.Node, Image: s.Params["image"], For: d, Pod: s.Params["pod"], Deadline: deadline, Namespace: s.Params["namespace"]}, nil
 		},
 	},
 }

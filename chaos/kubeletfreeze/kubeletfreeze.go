@@ -7,6 +7,8 @@ package kubeletfreeze
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -20,10 +22,12 @@ import (
 	"github.com/kubeproof/kubeproof/chaos"
 	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/internal/proc"
 )
 
-// Namespace holds the freezing pods; it allows privileged pods.
-const Namespace = "kubeproof-chaos"
+// legacyNamespace held the freezing pods of every run before each run got
+// its own; journal entries without a namespace name it.
+const legacyNamespace = "kubeproof-chaos"
 
 // Freeze stops the kubelet of Node for For.
 type Freeze struct {
@@ -36,6 +40,11 @@ type Freeze struct {
 	// at the latest (pod start bound included).
 	Pod      string
 	Deadline time.Time
+	// Namespace holds the pod: the run's own, kubeproof-chaos-<run ID>,
+	// which allows privileged pods and carries the run's labels and
+	// Owner ("host/pid") so that cleanup leaves it alone while Owner lives.
+	Namespace    string
+	RunID, Owner string
 }
 
 // startBound bounds the freezing pod's start.
@@ -46,7 +55,7 @@ const startBound = 2 * time.Minute
 const freezeDelay = 3 * time.Second
 
 func (f *Freeze) Describe() string {
-	return fmt.Sprintf("stop the kubelet on node %s for %s (SIGSTOP from privileged hostPID pod %s/%s, which sends SIGCONT itself at the end); revert: wait until it has, then delete the pod", f.Node, f.For, Namespace, f.Pod)
+	return fmt.Sprintf("stop the kubelet on node %s for %s (SIGSTOP from privileged hostPID pod %s/%s, which sends SIGCONT itself at the end); revert: wait until it has, then delete the pod", f.Node, f.For, f.namespace(), f.Pod)
 }
 
 // Plan names the pod and fixes the deadline; call it before journalling.
@@ -56,18 +65,47 @@ func (f *Freeze) Plan() {
 		f.Pod = f.Pod[:63]
 	}
 	f.Deadline = time.Now().Add(startBound + f.For)
+	f.Namespace = namespaceFor(f.RunID)
+}
+
+// namespaceFor is a run's freezing namespace: a DNS label from the run ID.
+func namespaceFor(runID string) string {
+	name := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r - 'A' + 'a'
+		}
+		return '-'
+	}, runID)
+	name = legacyNamespace + "-" + name
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	return strings.TrimRight(name, "-")
+}
+
+func (f *Freeze) namespace() string {
+	if f.Namespace == "" {
+		return legacyNamespace
+	}
+	return f.Namespace
 }
 
 func (f *Freeze) Inject(ctx context.Context) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace, Labels: map[string]string{
-		meta.LabelManagedBy:                  meta.ManagedBy,
-		"pod-security.kubernetes.io/enforce": "privileged",
-	}}}
+	owner := f.Owner
+	if owner == "" {
+		owner = proc.Owner(os.Getpid())
+	}
+	labels := meta.RunLabels(f.RunID)
+	labels["pod-security.kubernetes.io/enforce"] = "privileged"
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.namespace(), Labels: labels, Annotations: map[string]string{meta.AnnotationOwner: owner}}}
 	if _, err := f.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("cannot stop the kubelet on %s because namespace %s cannot be created: %w", f.Node, Namespace, err)
+		return fmt.Errorf("cannot stop the kubelet on %s because namespace %s cannot be created: %w", f.Node, f.namespace(), err)
 	}
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: f.Pod, Labels: map[string]string{meta.LabelManagedBy: meta.ManagedBy}},
+		ObjectMeta: metav1.ObjectMeta{Name: f.Pod, Labels: meta.RunLabels(f.RunID)},
 		Spec: corev1.PodSpec{
 			NodeName:      f.Node,
 			HostPID:       true,
@@ -84,7 +122,7 @@ func (f *Freeze) Inject(ctx context.Context) error {
 			}},
 		},
 	}
-	_, err := f.Client.CoreV1().Pods(Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	_, err := f.Client.CoreV1().Pods(f.namespace()).Create(ctx, pod, metav1.CreateOptions{})
 	if apierrors.IsForbidden(err) {
 		return fmt.Errorf("cannot stop the kubelet on %s because the cluster's policy forbids privileged hostPID pods: %w", f.Node, err)
 	}
@@ -93,12 +131,12 @@ func (f *Freeze) Inject(ctx context.Context) error {
 	}
 	var started time.Time
 	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, startBound, true, func(ctx context.Context) (bool, error) {
-		p, err := f.Client.CoreV1().Pods(Namespace).Get(ctx, f.Pod, metav1.GetOptions{})
+		p, err := f.Client.CoreV1().Pods(f.namespace()).Get(ctx, f.Pod, metav1.GetOptions{})
 		if err != nil {
 			return false, nil
 		}
 		if p.Status.Phase == corev1.PodFailed {
-			return false, fmt.Errorf("freezing pod %s/%s failed on %s", Namespace, f.Pod, f.Node)
+			return false, fmt.Errorf("freezing pod %s/%s failed on %s", f.namespace(), f.Pod, f.Node)
 		}
 		for _, cs := range p.Status.ContainerStatuses {
 			if cs.State.Running != nil {
@@ -109,7 +147,7 @@ func (f *Freeze) Inject(ctx context.Context) error {
 		return false, nil
 	})
 	if err != nil {
-		return fmt.Errorf("freezing pod %s/%s did not start on %s within %s: %w", Namespace, f.Pod, f.Node, startBound, err)
+		return fmt.Errorf("freezing pod %s/%s did not start on %s within %s: %w", f.namespace(), f.Pod, f.Node, startBound, err)
 	}
 	// Return when the freeze begins: the pod stops the kubelet freezeDelay
 	// after its start, a known moment rather than a state to poll for.
@@ -131,17 +169,17 @@ const resumeBound = 2 * time.Minute
 // forgotten while the kubelet may still be stopped.
 func (f *Freeze) Revert(ctx context.Context) error {
 	_ = wait.PollUntilContextTimeout(ctx, time.Second, time.Until(f.Deadline)+time.Minute, true, func(ctx context.Context) (bool, error) {
-		p, err := f.Client.CoreV1().Pods(Namespace).Get(ctx, f.Pod, metav1.GetOptions{})
+		p, err := f.Client.CoreV1().Pods(f.namespace()).Get(ctx, f.Pod, metav1.GetOptions{})
 		return apierrors.IsNotFound(err) || (err == nil && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed)) || time.Now().After(f.Deadline), nil
 	})
-	err := f.Client.CoreV1().Pods(Namespace).Delete(ctx, f.Pod, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))})
+	err := f.Client.CoreV1().Pods(f.namespace()).Delete(ctx, f.Pod, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
 	// The namespace goes with its last freezing pod: nothing stays behind.
-	pods, err := f.Client.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{})
+	pods, err := f.Client.CoreV1().Pods(f.namespace()).List(ctx, metav1.ListOptions{})
 	if err == nil && len(pods.Items) == 0 {
-		err = f.Client.CoreV1().Namespaces().Delete(ctx, Namespace, metav1.DeleteOptions{})
+		err = f.Client.CoreV1().Namespaces().Delete(ctx, f.namespace(), metav1.DeleteOptions{})
 	}
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
@@ -164,6 +202,6 @@ func (f *Freeze) Revert(ctx context.Context) error {
 
 func (f *Freeze) Spec() chaos.Spec {
 	return chaos.Spec{Kind: chaos.KubeletFreeze, Node: f.Node, Params: map[string]string{
-		"pod": f.Pod, "image": f.Image, "for": f.For.String(), "deadline": f.Deadline.UTC().Format(time.RFC3339),
+		"pod": f.Pod, "namespace": f.namespace(), "image": f.Image, "for": f.For.String(), "deadline": f.Deadline.UTC().Format(time.RFC3339),
 	}}
 }

@@ -57,6 +57,7 @@ var layers = map[string]float64{
 	"fixtures/meta":              8,
 	"internal":                   8,
 	"internal/kindstate":         7.8, // above paths and atomicfile
+	"internal/clusterlock":       7.8, // above meta, proc and paths
 	"internal/atomicfile":        9,   // below the other leaves
 	"kind-configs":               8,
 	"internal/archtest":          -1,

@@ -10,6 +10,7 @@ const (
 	CheckFailed = 1 // a check ran and failed
 	Usage       = 2 // bad flags, bad config or bad input files
 	Environment = 3 // the cluster or the machine could not be used
+	Busy        = 4 // another kubeproof run holds the cluster: try again later
 	Interrupted = 130
 )
 
@@ -35,6 +36,9 @@ func UsageError(err error) error { return WithCode(Usage, err) }
 
 // EnvironmentError tags an error about the cluster or the machine.
 func EnvironmentError(err error) error { return WithCode(Environment, err) }
+
+// BusyError tags an error about a cluster another run holds.
+func BusyError(err error) error { return WithCode(Busy, err) }
 
 // Of returns the exit code for err: the tagged code, or CheckFailed for an
 // untagged error.

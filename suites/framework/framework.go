@@ -36,7 +36,7 @@ func New(baseName string) *Framework {
 		f.Client = client()
 		labels := RunLabels()
 		labels[meta.LabelSpec] = sanitize(f.BaseName)
-		ns, err := f.Client.CreateNamespace(ctx, "kubeproof-"+sanitize(f.BaseName), labels, map[string]string{meta.AnnotationOwner: owner()})
+		ns, err := f.Client.CreateNamespace(ctx, "kubeproof-"+sanitize(f.BaseName), labels, map[string]string{meta.AnnotationOwner: Owner()})
 		if err != nil {
 			Failf("%v", err)
 		}
@@ -147,9 +147,9 @@ func (f *Framework) Services() interface {
 	return f.Client.CoreV1().Services(f.Namespace)
 }
 
-// owner is the process that owns this run's objects: the runner, or this
+// Owner is the process that owns this run's objects: the runner, or this
 // process when the suites run without one.
-func owner() string {
+func Owner() string {
 	if Context.RunnerPID > 0 {
 		return proc.Owner(Context.RunnerPID)
 	}

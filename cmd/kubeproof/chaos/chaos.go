@@ -17,6 +17,7 @@ import (
 	"github.com/kubeproof/kubeproof/chaos/kindnode"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/internal/cli"
 	"github.com/kubeproof/kubeproof/fixtures/workloadimage"
+	"github.com/kubeproof/kubeproof/internal/clusterlock"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/suites/contract"
@@ -56,6 +57,17 @@ func newInject() *cobra.Command {
 					return exitcode.EnvironmentError(err)
 				}
 			}
+			// Not under a run: its checks would measure this fault as theirs.
+			if err := clusterlock.Check(c.Context(), client, runID); err != nil {
+				if errors.Is(err, clusterlock.ErrBusy) {
+					return exitcode.BusyError(err)
+				}
+				return exitcode.EnvironmentError(err)
+			}
+			if runID == "" {
+				runID = "manual-" + time.Now().UTC().Format("20060102-150405")
+			}
+			r.RunID = runID
 			f, err := faults.Plan(c.Context(), t, r)
 			if err != nil {
 				// Refusals and bad requests are the user's to fix (exit 2);
@@ -67,9 +79,6 @@ func newInject() *cobra.Command {
 			}
 			out := c.OutOrStdout()
 			fmt.Fprintf(out, "plan: %s, in cluster %s (server %s)\n", f.Describe(), t.Cluster, t.Server)
-			if runID == "" {
-				runID = "manual-" + time.Now().UTC().Format("20060102-150405")
-			}
 			e, err := faults.Inject(c.Context(), runID, t, f)
 			if err != nil {
 				return exitcode.EnvironmentError(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/internal/cli"
 	"github.com/kubeproof/kubeproof/fixtures/meta"
+	"github.com/kubeproof/kubeproof/internal/clusterlock"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/runner"
@@ -22,7 +23,7 @@ func New() *cobra.Command {
 	var force bool
 	c := &cobra.Command{
 		Use:   "cleanup",
-		Short: "Delete what killed runs left: their kind clusters on this machine, and the namespaces kubeproof labelled in a cluster",
+		Short: "Delete what killed runs left: their kind clusters on this machine, the namespaces kubeproof labelled in a cluster, and the cluster's Lease if its run is gone",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := runner.RemoveOrphanClusters(c.OutOrStdout(), runID); err != nil {
@@ -34,6 +35,17 @@ func New() *cobra.Command {
 			}
 			selector := meta.ManagedSelector(runID)
 			left, skipped := runner.Cleanup(c.Context(), client, selector, 3*time.Minute, force)
+			// The cluster lock last: it keeps other runs off while a run's
+			// objects are still there.
+			removed, held, err := clusterlock.RemoveStale(c.Context(), client, runID, force)
+			switch {
+			case err != nil:
+				left = append(left, err.Error())
+			case removed != "":
+				fmt.Fprintf(c.OutOrStdout(), "removed the %s\n", removed)
+			case held != "":
+				skipped = append(skipped, held)
+			}
 			for _, l := range left {
 				fmt.Fprintf(c.OutOrStdout(), "still present: %s\n", l)
 			}

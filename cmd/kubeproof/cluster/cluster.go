@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeproof/kubeproof/cluster/kindcluster"
+	"github.com/kubeproof/kubeproof/internal/clusterlock"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 )
 
@@ -31,6 +32,11 @@ func newCreate() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			o.Out = c.OutOrStdout()
+			lock, err := clusterlock.Kind(o.Name, "cluster create")
+			if err != nil {
+				return exitcode.BusyError(err)
+			}
+			defer lock.Unlock()
 			start := time.Now()
 			cl, err := kindcluster.Create(c.Context(), o)
 			if err != nil {
@@ -64,6 +70,11 @@ func newDelete() *cobra.Command {
 		Short: "Delete a kind cluster (does nothing if it does not exist)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			lock, err := clusterlock.Kind(name, "cluster delete")
+			if err != nil {
+				return exitcode.BusyError(err)
+			}
+			defer lock.Unlock()
 			start := time.Now()
 			if err := kindcluster.Delete(name, kubeconfig); err != nil {
 				return exitcode.EnvironmentError(err)
