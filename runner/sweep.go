@@ -11,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kubeproof/kubeproof/cluster/kindcluster"
-	"github.com/kubeproof/kubeproof/internal/clusterlock"
 	"github.com/kubeproof/kubeproof/fixtures/meta"
+	"github.com/kubeproof/kubeproof/internal/clusterlock"
 	"github.com/kubeproof/kubeproof/internal/kindstate"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/internal/proc"
