@@ -1,6 +1,9 @@
 package chaos
 
-import "context"
+import (
+	"context"
+	"os"
+)
 
 // Fault is one failure to inject and undo.
 type Fault interface {
@@ -55,6 +58,23 @@ type Cluster struct {
 	// UID is the kube-system namespace's UID: the cluster's identity, which
 	// a revert checks before acting.
 	UID string `json:"uid,omitempty"`
+	// Docker is the Docker endpoint a kind cluster's node containers run
+	// in (DockerEndpoint when planned): kind faults act through it, and a
+	// revert refuses another.
+	Docker string `json:"docker,omitempty"`
+}
+
+// DockerEndpoint is the Docker engine the docker CLI (and so kind) talks
+// to from this process: $DOCKER_HOST, else $DOCKER_CONTEXT, else the local
+// socket.
+func DockerEndpoint() string {
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		return h
+	}
+	if c := os.Getenv("DOCKER_CONTEXT"); c != "" && c != "default" {
+		return "context " + c
+	}
+	return "unix:///var/run/docker.sock"
 }
 
 // String names the cluster for people: its context, else its kind cluster.

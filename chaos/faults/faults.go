@@ -81,10 +81,19 @@ func TargetFor(ctx context.Context, c *kube.Client, kubeconfig, kindCluster stri
 	owned, why := kindstate.Created(kindCluster, c.Config.Host)
 	return Target{
 		Client:      c,
-		Cluster:     chaos.Cluster{Kubeconfig: kubeconfig, Context: c.ContextName, KindCluster: kindCluster, Server: c.Config.Host, UID: clusterUID(ctx, c)},
+		Cluster:     chaos.Cluster{Kubeconfig: kubeconfig, Context: c.ContextName, KindCluster: kindCluster, Server: c.Config.Host, UID: clusterUID(ctx, c), Docker: dockerOf(kindCluster)},
 		Owned:       owned,
 		NotOwnedWhy: why,
 	}
+}
+
+// dockerOf is the Docker endpoint of a kind cluster's nodes, "" when the
+// cluster is not kind.
+func dockerOf(kindCluster string) string {
+	if kindCluster == "" {
+		return ""
+	}
+	return chaos.DockerEndpoint()
 }
 
 // Plan checks the safety rules and returns the fault, ready to describe

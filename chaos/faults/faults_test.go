@@ -443,3 +443,19 @@ func TestRevertAllSkipsALiveRunsFaults(t *testing.T) {
 		t.Errorf("forced RevertAll = done %v, skipped %v, %v; want the live run's fault reverted", done, skipped, err)
 	}
 }
+
+// A kind fault journalled against one Docker engine is not reverted
+// through another: a same-named kind cluster there is another cluster.
+func TestRebuildRefusesAnotherDockerEngine(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "tcp://10.0.0.9:2375")
+	e := journal.Entry{ID: "run-node-stop-w1", Spec: chaos.Spec{Kind: chaos.NodeStop, Node: "kp-worker"},
+		Cluster: chaos.Cluster{Context: "kind-kp", KindCluster: "kp", Docker: "unix:///var/run/docker.sock"}}
+	_, err := rebuild(context.Background(), e)
+	if !errors.Is(err, ErrWrongCluster) || !strings.Contains(err.Error(), "unix:///var/run/docker.sock") {
+		t.Fatalf("want ErrWrongCluster naming the fault's engine, got %v", err)
+	}
+	t.Setenv("DOCKER_HOST", "")
+	if _, err := rebuild(context.Background(), e); err != nil {
+		t.Errorf("the same engine: want the fault rebuilt, got %v", err)
+	}
+}

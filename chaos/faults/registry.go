@@ -193,6 +193,10 @@ func rebuild(ctx context.Context, e journal.Entry) (chaos.Fault, error) {
 		// Without a cluster name the node check would accept any container.
 		return nil, fmt.Errorf("journal entry %s: %s names no kind cluster", e.ID, e.Spec.Kind)
 	}
+	if r.Access == KindNode && e.Cluster.Docker != "" && e.Cluster.Docker != chaos.DockerEndpoint() {
+		// A same-named kind cluster in another Docker engine is another cluster.
+		return nil, fmt.Errorf("journal entry %s (%s on %s): %w: it belongs to %s in the Docker engine at %s; this shell's Docker is %s: set DOCKER_HOST to that engine", e.ID, e.Spec.Kind, e.Spec.Node, ErrWrongCluster, e.Cluster, e.Cluster.Docker, chaos.DockerEndpoint())
+	}
 	if r.Access == API {
 		// The client must reach the cluster the fault was injected into,
 		// not whatever this kubeconfig and context point at now. KindNode

@@ -150,6 +150,10 @@ func newRevert() *cobra.Command {
 			for _, e := range skipped {
 				fmt.Fprintf(c.OutOrStdout(), "skipped %s on %s in %s: run %s is still live (%s) and reverts it itself; --force reverts it now\n", e.Spec.Kind, target(e), e.Cluster, e.RunID, e.Owner)
 			}
+			if errors.Is(err, faults.ErrWrongCluster) {
+				// The user's to fix: point kubeconfig or Docker back at the fault's cluster.
+				return exitcode.UsageError(err)
+			}
 			if err != nil {
 				return exitcode.EnvironmentError(err)
 			}
