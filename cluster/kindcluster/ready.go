@@ -25,7 +25,11 @@ func WaitReady(ctx context.Context, client kubernetes.Interface, timeout time.Du
 		problems, err := notReady(ctx, client)
 		if err != nil {
 			// The API server may still be settling: note it and keep waiting.
-			lastProblems = []string{err.Error()}
+			// A call cut short by the deadline itself says nothing about the
+			// cluster: keep what was last seen.
+			if ctx.Err() == nil || len(lastProblems) == 0 {
+				lastProblems = []string{"API server: " + strings.ReplaceAll(err.Error(), "\n", " ")}
+			}
 			return false, nil
 		}
 		lastProblems = problems
@@ -37,7 +41,7 @@ func WaitReady(ctx context.Context, client kubernetes.Interface, timeout time.Du
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	return fmt.Errorf("not Ready after %s:\n  %s", timeout, strings.Join(withEvents(ctx, client, lastProblems), "\n  "))
+	return fmt.Errorf("not Ready after %s: %s", timeout, strings.Join(withEvents(ctx, client, lastProblems), "; "))
 }
 
 // problem texts start with the object they are about: "node X" or "pod ns/X".
