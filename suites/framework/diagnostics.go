@@ -102,6 +102,54 @@ func DescribePods(pods []*corev1.Pod) string {
 	return strings.Join(parts, "; ")
 }
 
+// DescribePod names a pod and the node it runs on, for a failure line:
+// "pod ns/client-0 (node kp-worker)". A reader sees at once when every
+// failure shares one node.
+func DescribePod(p *corev1.Pod) string {
+	return fmt.Sprintf("pod %s/%s (node %s)", p.Namespace, p.Name, nodeOf(p))
+}
+
+// DescribeTarget names a pod that traffic is sent to, with the address
+// used: "pod ns/web-0 10.244.2.3 (node kp-worker2)".
+func DescribeTarget(p *corev1.Pod) string {
+	return fmt.Sprintf("pod %s/%s %s (node %s)", p.Namespace, p.Name, p.Status.PodIP, nodeOf(p))
+}
+
+// PodsOnNodes names pods of one namespace with their nodes, for the
+// backends of a failure line: "backend-0 (node kp-worker), backend-1
+// (node kp-worker2)".
+func PodsOnNodes(pods []*corev1.Pod) string {
+	if len(pods) == 0 {
+		return "no pods"
+	}
+	var parts []string
+	for _, p := range pods {
+		parts = append(parts, fmt.Sprintf("%s (node %s)", p.Name, nodeOf(p)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func nodeOf(p *corev1.Pod) string {
+	if p.Spec.NodeName == "" {
+		return "none yet"
+	}
+	return p.Spec.NodeName
+}
+
+// DNSPodsNow describes the cluster DNS pods (k8s-app=kube-dns in
+// kube-system, as kubeadm, kind and most managed clusters label them):
+// the server side of a failed lookup, for its failure line.
+func (f *Framework) DNSPodsNow(ctx context.Context) string {
+	// The spec's ctx may have ended: the line still wants its servers.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	list, err := f.Client.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"})
+	if err != nil {
+		return "cluster DNS pods: " + oneLine(err.Error())
+	}
+	return "cluster DNS pods " + DescribePods(Ptrs(list.Items))
+}
+
 // ListPods lists the spec's pods matching selector ("" for all).
 func (f *Framework) ListPods(ctx context.Context, selector string) ([]*corev1.Pod, error) {
 	list, err := f.Client.CoreV1().Pods(f.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})

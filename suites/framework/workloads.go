@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +51,49 @@ func (f *Framework) StartServers(ctx context.Context, servers ...Server) []*core
 	return out
 }
 
+// ClientsOn is a client pod pinned to each node, client-0...: a path
+// each node programs on its own (a Service's rules, the route to DNS) is
+// checked from every node, not from wherever one client lands.
+func ClientsOn(nodes []corev1.Node) []Server {
+	out := make([]Server, len(nodes))
+	for i, n := range nodes {
+		out[i] = Server{Name: fmt.Sprintf("client-%d", i), Node: n.Name}
+	}
+	return out
+}
+
+// FromEach runs probe from every pod at once and returns, in the pods'
+// order, one line per pod where it did not hold: "node kp-worker2 (pod
+// ns/client-1): <what probe saw>". A Fail inside probe (an exec that could
+// not run) is raised again here, in the spec's goroutine.
+func FromEach(ctx context.Context, pods []*corev1.Pod, probe func(ctx context.Context, from *corev1.Pod) (ok bool, seen string)) []string {
+	ok := make([]bool, len(pods))
+	seen := make([]string, len(pods))
+	panics := make([]any, len(pods))
+	var wg sync.WaitGroup
+	for i, p := range pods {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { panics[i] = recover() }()
+			ok[i], seen[i] = probe(ctx, p)
+		}()
+	}
+	wg.Wait()
+	for _, p := range panics {
+		if p != nil {
+			panic(p)
+		}
+	}
+	var failed []string
+	for i, p := range pods {
+		if !ok[i] {
+			failed = append(failed, fmt.Sprintf("node %s (pod %s/%s): %s", nodeOf(p), p.Namespace, p.Name, oneLine(seen[i])))
+		}
+	}
+	return failed
+}
+
 // WaitPodReady waits until a pod of the spec is Ready and returns it,
 // failing the spec with one line if it is not within PodStartTimeout.
 func (f *Framework) WaitPodReady(ctx context.Context, name string) *corev1.Pod {
@@ -77,14 +121,14 @@ func (f *Framework) podReady(ctx context.Context, name string) (*corev1.Pod, err
 	}) {
 		return last, nil
 	}
-	why := "not found"
+	what, why := fmt.Sprintf("pod %s/%s", f.Namespace, name), "not found"
 	switch {
 	case last != nil:
-		why = PodState(last)
+		what, why = DescribePod(last), PodState(last)
 	case lastErr != nil:
 		why = lastErr.Error()
 	}
-	return nil, fmt.Errorf("pod %s/%s: want Ready within %s%s, got %s", f.Namespace, name, PodStartTimeout, CutShort(ctx), oneLine(why))
+	return nil, fmt.Errorf("%s: want Ready within %s%s, got %s", what, PodStartTimeout, CutShort(ctx), oneLine(why))
 }
 
 // exec runs the workload binary in a pod and decodes its JSON answer.
@@ -92,10 +136,11 @@ func (f *Framework) exec(ctx context.Context, from *corev1.Pod, into any, args .
 	ginkgo.GinkgoHelper()
 	out, err := f.Client.Exec(ctx, from.Namespace, from.Name, "workload", append([]string{"/workload"}, args...)...)
 	if err != nil {
-		Failf("%v", err)
+		// The error carries the command's stderr, lines and all.
+		Failf("%s (node %s)", oneLine(err.Error()), nodeOf(from))
 	}
 	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), into); err != nil {
-		Failf("workload %s in pod %s: output %q is not JSON: %v", strings.Join(args, " "), from.Name, out, err)
+		Failf("workload %s in %s: output %q is not JSON: %v", strings.Join(args, " "), DescribePod(from), out, err)
 	}
 }
 
@@ -129,6 +174,28 @@ func (f *Framework) Resolve(ctx context.Context, from *corev1.Pod, name string) 
 	var r wire.Result
 	f.exec(ctx, from, &r, "resolve", "--timeout", "5s", name)
 	return r
+}
+
+// ExpectResolves waits until name resolves to exactly want (what want
+// is, in a few words, in about) from every client at once: the route to
+// the cluster DNS is programmed per node. It fails with one line naming
+// each client and node that did not see it, and the cluster DNS pods.
+func (f *Framework) ExpectResolves(ctx context.Context, clients []*corev1.Pod, name string, want []string, about string, timeout time.Duration) {
+	ginkgo.GinkgoHelper()
+	want = slices.Sorted(slices.Values(want))
+	failed := FromEach(ctx, clients, func(ctx context.Context, from *corev1.Pod) (bool, string) {
+		seen := "nothing (not tried)"
+		ok := Poll(ctx, timeout, 500*time.Millisecond, func(ctx context.Context) bool {
+			r := f.Resolve(ctx, from, name)
+			seen = r.String()
+			return r.OK && slices.Equal(slices.Sorted(slices.Values(r.Addresses)), want)
+		})
+		return ok, seen
+	})
+	if len(failed) > 0 {
+		Failf("DNS name %s from a client on every one of %d schedulable nodes: want %s (%s) within %s%s, failed from %d: %s (%s)",
+			name, len(clients), strings.Join(want, ","), about, timeout, CutShort(ctx), len(failed), strings.Join(failed, "; "), f.DNSPodsNow(ctx))
+	}
 }
 
 // SchedulableNodes lists the nodes ordinary pods may run on. A node meant

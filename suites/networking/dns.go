@@ -3,8 +3,6 @@ package networking
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -23,63 +21,72 @@ var _ = framework.Describe("cluster DNS", contract.AreaNetworking, contract.Area
 	f := framework.New("dns")
 
 	framework.Check("Service A records",
-		"A ClusterIP Service's name <service>.<namespace>.svc.cluster.local MUST resolve to its ClusterIP.",
+		"A ClusterIP Service's name <service>.<namespace>.svc.cluster.local MUST resolve to its ClusterIP from a pod on every schedulable node.",
 		contract.ProfileQuick, contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) {
-			pods := f.StartServers(ctx, framework.Server{Name: "client", Labels: map[string]string{"app": "web"}})
+			clients := startClients(ctx, f)
 			svc := framework.Create(ctx, f, f.Services(), service("web", false))
 			name := fmt.Sprintf("web.%s.svc.cluster.local", f.Namespace)
-			expectResolves(ctx, f, pods[0], name, []string{svc.Spec.ClusterIP})
+			f.ExpectResolves(ctx, clients, name, []string{svc.Spec.ClusterIP}, "the ClusterIP of "+framework.DescribeService(svc), dnsTimeout)
 		})
 
 	framework.Check("headless Service records",
-		"A headless Service's name MUST resolve to the IPs of its ready pods, and only those.",
+		"A headless Service's name MUST resolve to the IPs of its ready pods, and only those, from a pod on every schedulable node.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) {
-			pods := f.StartServers(ctx,
+			pods, clients := startServersAndClients(ctx, f,
 				framework.Server{Name: "web-0", Labels: map[string]string{"app": "web"}},
-				framework.Server{Name: "web-1", Labels: map[string]string{"app": "web"}},
-				framework.Server{Name: "client"})
+				framework.Server{Name: "web-1", Labels: map[string]string{"app": "web"}})
 			framework.Create(ctx, f, f.Services(), service("web", true))
 			name := fmt.Sprintf("web.%s.svc.cluster.local", f.Namespace)
-			expectResolves(ctx, f, pods[2], name, []string{pods[0].Status.PodIP, pods[1].Status.PodIP})
+			f.ExpectResolves(ctx, clients, name, podIPs(pods), "the IPs of "+framework.PodsOnNodes(pods), dnsTimeout)
 		})
 
 	framework.Check("pod hostname and subdomain records",
-		"A pod with hostname H and subdomain S under a headless Service S MUST resolve as H.S.<namespace>.svc.cluster.local to its IP.",
+		"A pod with hostname H and subdomain S under a headless Service S MUST resolve as H.S.<namespace>.svc.cluster.local to its IP from a pod on every schedulable node.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) {
-			pods := f.StartServers(ctx,
-				framework.Server{Name: "db", Hostname: "db-0", Subdomain: "members", Labels: map[string]string{"app": "members"}},
-				framework.Server{Name: "client"})
+			pods, clients := startServersAndClients(ctx, f,
+				framework.Server{Name: "db", Hostname: "db-0", Subdomain: "members", Labels: map[string]string{"app": "members"}})
 			framework.Create(ctx, f, f.Services(), service("members", true))
 			name := fmt.Sprintf("db-0.members.%s.svc.cluster.local", f.Namespace)
-			expectResolves(ctx, f, pods[1], name, []string{pods[0].Status.PodIP})
+			f.ExpectResolves(ctx, clients, name, podIPs(pods), "the IP of "+framework.PodsOnNodes(pods), dnsTimeout)
 		})
 
 	framework.Check("partial names through search paths",
-		"From a pod, the short names <service> and <service>.<namespace> MUST resolve through the search path to the Service's ClusterIP.",
+		"From a pod on every schedulable node, the short names <service> and <service>.<namespace> MUST resolve through the search path to the Service's ClusterIP.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) {
-			pods := f.StartServers(ctx, framework.Server{Name: "client", Labels: map[string]string{"app": "web"}})
+			clients := startClients(ctx, f)
 			svc := framework.Create(ctx, f, f.Services(), service("web", false))
 			for _, name := range []string{"web", "web." + f.Namespace, "web." + f.Namespace + ".svc"} {
-				expectResolves(ctx, f, pods[0], name, []string{svc.Spec.ClusterIP})
+				f.ExpectResolves(ctx, clients, name, []string{svc.Spec.ClusterIP}, "the ClusterIP of "+framework.DescribeService(svc), dnsTimeout)
 			}
 		})
 })
 
-// expectResolves waits until name resolves, from pod, to exactly want.
-func expectResolves(ctx ginkgo.SpecContext, f *framework.Framework, from *corev1.Pod, name string, want []string) {
+// startClients starts a client on every schedulable node: each node has
+// its own route to the cluster DNS (kube-proxy's rules for its Service).
+func startClients(ctx context.Context, f *framework.Framework) []*corev1.Pod {
 	ginkgo.GinkgoHelper()
-	slices.Sort(want)
-	framework.WaitFor(ctx, dnsTimeout, time.Second, fmt.Sprintf("%s from pod %s on %s", name, from.Name, from.Spec.NodeName), strings.Join(want, ","),
-		func(ctx context.Context) (bool, string) {
-			r := f.Resolve(ctx, from, name)
-			got := slices.Clone(r.Addresses)
-			slices.Sort(got)
-			return r.OK && slices.Equal(got, want), r.String()
-		})
+	_, clients := startServersAndClients(ctx, f)
+	return clients
+}
+
+// startServersAndClients starts the servers and a client on every
+// schedulable node, all at once.
+func startServersAndClients(ctx context.Context, f *framework.Framework, servers ...framework.Server) (started, clients []*corev1.Pod) {
+	ginkgo.GinkgoHelper()
+	pods := f.StartServers(ctx, append(servers, framework.ClientsOn(f.RequireNodes(ctx, 1))...)...)
+	return pods[:len(servers)], pods[len(servers):]
+}
+
+func podIPs(pods []*corev1.Pod) []string {
+	var out []string
+	for _, p := range pods {
+		out = append(out, p.Status.PodIP)
+	}
+	return out
 }
 
 // service is the workload's HTTP Service for pods labelled app=<name>,

@@ -93,13 +93,13 @@ var _ = framework.Describe("pod networking", contract.AreaNetworking, func() {
 					checks += 2
 					// node -> pod: from the node's network namespace to a pod.
 					if r := f.HTTPGet(ctx, host, framework.PodURL(pod, "/hostname"), framework.RequestTimeout); !r.OK || r.Body != pod.Name {
-						failures = append(failures, fmt.Sprintf("node %s -> pod %s (%s on %s): %s", host.Spec.NodeName, pod.Name, pod.Status.PodIP, pod.Spec.NodeName, r))
+						failures = append(failures, fmt.Sprintf("from node %s (host-network pod %s) to %s: %s", host.Spec.NodeName, host.Name, framework.DescribeTarget(pod), r))
 					}
 					// pod -> node: to the node's own address, served on the host network.
 					from := pods[i]
 					target := pods[j+1]
 					if r := f.HTTPGet(ctx, from, framework.HostURL(target.Status.HostIP, wire.HTTPPort+1000, "/hostname"), framework.RequestTimeout); !r.OK || r.Body != target.Name {
-						failures = append(failures, fmt.Sprintf("pod %s on %s -> node %s (%s): %s", from.Name, from.Spec.NodeName, target.Spec.NodeName, target.Status.HostIP, r))
+						failures = append(failures, fmt.Sprintf("from %s to node %s %s (host-network pod %s): %s", framework.DescribePod(from), target.Spec.NodeName, target.Status.HostIP, target.Name, r))
 					}
 				}
 			}
@@ -120,7 +120,7 @@ var _ = framework.Describe("pod networking", contract.AreaNetworking, func() {
 			url := framework.PodURL(pods[0], fmt.Sprintf("/bytes?n=%d", size))
 			r := f.HTTPGet(ctx, pods[1], url, 20*time.Second)
 			if !r.OK || r.Bytes != size {
-				framework.Failf("pod receiver on %s <- %s from pod sender on %s: want %d bytes, got %d (%s)", pods[1].Spec.NodeName, url, pods[0].Spec.NodeName, size, r.Bytes, r)
+				framework.Failf("GET %s from %s to %s: want %d bytes, got %d (%s)", url, framework.DescribePod(pods[1]), framework.DescribeTarget(pods[0]), size, r.Bytes, r)
 			}
 			framework.Measure("4 MiB cross-node transfer throughput", size/(1<<20)/(r.LatencyMS/1000), "MiB/s")
 		})
@@ -159,13 +159,13 @@ var _ = framework.Describe("pod networking", contract.AreaNetworking, func() {
 					continue
 				}
 				checked++
-				id := p.Namespace + "/" + p.Name
+				id := fmt.Sprintf("%s/%s (node %s)", p.Namespace, p.Name, p.Spec.NodeName)
 				if other, dup := owner[p.Status.PodIP]; dup {
 					failures = append(failures, fmt.Sprintf("pods %s and %s share IP %s", other, id, p.Status.PodIP))
 				}
 				owner[p.Status.PodIP] = id
 				if !inAny(net.ParseIP(p.Status.PodIP), cidrs[p.Spec.NodeName]) {
-					failures = append(failures, fmt.Sprintf("pod %s has IP %s outside node %s's PodCIDRs %v", id, p.Status.PodIP, p.Spec.NodeName, cidrs[p.Spec.NodeName]))
+					failures = append(failures, fmt.Sprintf("pod %s has IP %s outside its node's PodCIDRs %v", id, p.Status.PodIP, cidrs[p.Spec.NodeName]))
 				}
 			}
 			framework.Measure("pods checked", float64(checked), "pods")
@@ -180,7 +180,7 @@ var _ = framework.Describe("pod networking", contract.AreaNetworking, func() {
 func exchange(ctx ginkgo.SpecContext, f *framework.Framework, from, to *corev1.Pod) []string {
 	ginkgo.GinkgoHelper()
 	var failures []string
-	where := fmt.Sprintf("%s on %s -> %s (%s on %s)", from.Name, from.Spec.NodeName, to.Name, to.Status.PodIP, to.Spec.NodeName)
+	where := fmt.Sprintf("from %s to %s", framework.DescribePod(from), framework.DescribeTarget(to))
 	if r := f.HTTPGet(ctx, from, framework.PodURL(to, "/hostname"), framework.RequestTimeout); !r.OK || r.Body != to.Name {
 		failures = append(failures, fmt.Sprintf("%s HTTP: want %q, got %s", where, to.Name, r))
 	}

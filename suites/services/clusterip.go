@@ -15,14 +15,29 @@ import (
 )
 
 func clusterIPByIPAndName(ctx context.Context, f *framework.Framework) {
-	backends, client := startBackends(ctx, f, 2, nil)
+	backends, clients := startBackendsAndClients(ctx, f, 2)
 	svc := framework.Create(ctx, f, f.Services(), service("web"))
-	want := framework.Names(backends)
-	waitHTTP(ctx, f, client, framework.DescribeService(svc), framework.ServiceURL(svc, "/hostname"), want)
+	names := framework.Names(backends)
 	// The short name relies on the client's DNS search path, the
 	// name.namespace form on the svc.<domain> search entry.
-	for _, host := range []string{svc.Spec.ClusterIP, svc.Name + "." + svc.Namespace, svc.Name} {
-		expectHTTP(ctx, f, client, framework.DescribeService(svc)+" by "+host, framework.HostURL(host, wire.HTTPPort, "/hostname"), want)
+	hosts := []string{svc.Name + "." + svc.Namespace, svc.Name}
+	// Each node's kube-proxy programs the Service on its own, so each
+	// client gets the full wait; all run at once, so that one line names
+	// every node that fails.
+	failed := framework.FromEach(ctx, clients, func(ctx context.Context, from *corev1.Pod) (bool, string) {
+		if r, ok := pollHTTP(ctx, f, from, framework.ServiceURL(svc, "/hostname"), backends, framework.ProgramTimeout); !ok {
+			return false, "by ClusterIP: " + r.String()
+		}
+		for _, host := range hosts {
+			if r := f.HTTPGet(ctx, from, framework.HostURL(host, wire.HTTPPort, "/hostname"), framework.RequestTimeout); !r.OK || !slices.Contains(names, r.Body) {
+				return false, "by " + host + ": " + r.String()
+			}
+		}
+		return true, ""
+	})
+	if len(failed) > 0 {
+		framework.Failf("%s port %d by ClusterIP, then by %s: want HTTP 200 from one of %s from a client on every one of %d schedulable nodes within %s%s, failed from %d: %s",
+			framework.DescribeService(svc), wire.HTTPPort, strings.Join(hosts, " and "), framework.PodsOnNodes(backends), len(clients), framework.ProgramTimeout, framework.CutShort(ctx), len(failed), strings.Join(failed, "; "))
 	}
 }
 
@@ -44,11 +59,11 @@ func rejectWithoutEndpoints(ctx context.Context, f *framework.Framework) {
 		last = f.HTTPGet(ctx, client, url, framework.RequestTimeout)
 		return last.Error == "refused"
 	}) {
-		framework.Failf("%s whose only backend %s is unready, from pod %s: want the connection refused within %s of creating it%s, got %s", framework.DescribeService(svc), backends[0].Name, client.Name, framework.ProgramTimeout, framework.CutShort(ctx), last)
+		framework.Failf("%s whose only backend %s is unready, from %s: want the connection refused within %s of creating it%s, got %s", framework.DescribeService(svc), framework.PodsOnNodes(backends), framework.DescribePod(client), framework.ProgramTimeout, framework.CutShort(ctx), last)
 	}
 	r := f.HTTPGet(ctx, client, url, rejectTimeout)
 	if r.Error != "refused" || r.LatencyMS >= float64(rejectTimeout.Milliseconds()) {
-		framework.Failf("%s whose only backend %s is unready, from pod %s: want the connection refused within %s, got %s", framework.DescribeService(svc), backends[0].Name, client.Name, rejectTimeout, r)
+		framework.Failf("%s whose only backend %s is unready, from %s: want the connection refused within %s, got %s", framework.DescribeService(svc), framework.PodsOnNodes(backends), framework.DescribePod(client), rejectTimeout, r)
 	}
 	framework.Measure("rejection without ready endpoints", r.LatencyMS, "ms")
 }
@@ -59,7 +74,7 @@ func hairpin(ctx context.Context, f *framework.Framework) {
 	pods := f.StartServers(ctx, framework.Server{Name: backendApp, Labels: map[string]string{"app": backendApp}})
 	self := pods[0]
 	svc := framework.Create(ctx, f, f.Services(), service("self"))
-	waitHTTP(ctx, f, self, framework.DescribeService(svc)+" backed only by pod "+self.Name, framework.ServiceURL(svc, "/hostname"), []string{self.Name})
+	waitHTTP(ctx, f, self, framework.DescribeService(svc)+" backed only by the client itself", framework.ServiceURL(svc, "/hostname"), pods)
 }
 
 func multiPort(ctx context.Context, f *framework.Framework) {
@@ -68,15 +83,14 @@ func multiPort(ctx context.Context, f *framework.Framework) {
 		servicePort("http", corev1.ProtocolTCP, wire.HTTPPort),
 		servicePort("tcp-echo", corev1.ProtocolTCP, wire.TCPPort),
 		servicePort("udp-echo", corev1.ProtocolUDP, wire.UDPPort)))
-	want := framework.Names(backends)
-	waitHTTP(ctx, f, client, framework.DescribeService(svc)+" port http", framework.ServiceURL(svc, "/hostname"), want)
+	waitHTTP(ctx, f, client, framework.DescribeService(svc)+" port http", framework.ServiceURL(svc, "/hostname"), backends)
 
 	// kube-proxy programs all ports of a Service at once, so the other
 	// ports need no waiting once HTTP answers.
 	const msg = "kubeproof"
 	addr := func(port int32) string { return net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(port))) }
 	if r := f.TCP(ctx, client, addr(wire.TCPPort), msg, framework.RequestTimeout); !r.OK || r.Body != msg {
-		framework.Failf("%s port tcp-echo (%d/TCP) from pod %s: want the echo %q, got %s", framework.DescribeService(svc), wire.TCPPort, client.Name, msg, r)
+		framework.Failf("%s port tcp-echo (%d/TCP) from %s: want the echo %q from one of %s, got %s", framework.DescribeService(svc), wire.TCPPort, framework.DescribePod(client), msg, framework.PodsOnNodes(backends), r)
 	}
 	// UDP may lose a datagram even on a healthy network, so a few are
 	// allowed; the echo starts with the name of the pod that answered.
@@ -87,7 +101,7 @@ func multiPort(ctx context.Context, f *framework.Framework) {
 		}
 	}
 	name, payload, _ := strings.Cut(r.Body, " ")
-	if !r.OK || payload != msg || !slices.Contains(want, name) {
-		framework.Failf("%s port udp-echo (%d/UDP) from pod %s: want \"<one of %v> %s\" in 3 datagrams, got %s", framework.DescribeService(svc), wire.UDPPort, client.Name, want, msg, r)
+	if !r.OK || payload != msg || !slices.Contains(framework.Names(backends), name) {
+		framework.Failf("%s port udp-echo (%d/UDP) from %s: want \"<backend> %s\" from one of %s in 3 datagrams, got %s", framework.DescribeService(svc), wire.UDPPort, framework.DescribePod(client), msg, framework.PodsOnNodes(backends), r)
 	}
 }

@@ -3,7 +3,7 @@ package services
 import (
 	"context"
 	"fmt"
-	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,7 +16,8 @@ import (
 func headlessResolvesReadyPods(ctx context.Context, f *framework.Framework) {
 	// Three backends, one made unready, so "exactly the ready ones" is
 	// a real distinction, not the set of all matching pods.
-	backends, client := startBackends(ctx, f, 3, nil)
+	backends, clients := startBackendsAndClients(ctx, f, 3)
+	client := clients[0]
 	ready, unready := backends[:2], backends[2]
 	s := service("headless")
 	s.Spec.ClusterIP = corev1.ClusterIPNone
@@ -26,24 +27,18 @@ func headlessResolvesReadyPods(ctx context.Context, f *framework.Framework) {
 	// DNS follows the EndpointSlices; waiting for them first keeps a slow
 	// slice update from being reported as a DNS fault.
 	if _, err := eps.Until(ctx, framework.ProgramTimeout, func(time.Time) bool { return endpointIs(eps, unready.Name, false) }); err != nil {
-		framework.Failf("EndpointSlices of headless Service %s/%s: want pod %s (readiness turned off) not ready within %s, got %s (%v)", svc.Namespace, svc.Name, unready.Name, framework.ProgramTimeout, endpointStates(eps), err)
+		framework.Failf("EndpointSlices of headless Service %s/%s: want %s (readiness turned off) not ready within %s, got %s (%v)", svc.Namespace, svc.Name, framework.DescribeTarget(unready), framework.ProgramTimeout, endpointStates(eps), err)
 	}
-	want := podIPs(ready)
-	framework.WaitFor(ctx, dnsTimeout, poll,
-		fmt.Sprintf("DNS name %s of headless Service %s/%s from pod %s", svc.Name, svc.Namespace, svc.Name, client.Name),
-		fmt.Sprintf("exactly the ready pods' IPs %v (not unready %s's %s)", want, unready.Name, unready.Status.PodIP),
-		func(ctx context.Context) (bool, string) {
-			r := f.Resolve(ctx, client, svc.Name)
-			return r.OK && sameSet(r.Addresses, want), r.String()
-		})
+	f.ExpectResolves(ctx, clients, svc.Name, podIPs(ready),
+		fmt.Sprintf("exactly the ready pods %s of headless Service %s/%s, not unready %s", framework.PodsOnNodes(ready), svc.Namespace, svc.Name, framework.DescribeTarget(unready)), dnsTimeout)
 	for _, p := range ready {
-		expectHTTP(ctx, f, client, fmt.Sprintf("pod %s from DNS of headless Service %s/%s", p.Name, svc.Namespace, svc.Name),
-			framework.PodURL(p, "/hostname"), []string{p.Name})
+		expectHTTP(ctx, f, client, fmt.Sprintf("ready pod of headless Service %s/%s by its IP", svc.Namespace, svc.Name),
+			framework.PodURL(p, "/hostname"), []*corev1.Pod{p})
 	}
 }
 
 func externalName(ctx context.Context, f *framework.Framework) {
-	backends, client := startBackends(ctx, f, 2, nil)
+	backends, clients := startBackendsAndClients(ctx, f, 2)
 	target := framework.Create(ctx, f, f.Services(), service("target"))
 	// An in-cluster FQDN: the machine has no route to the internet, and
 	// the alias must be judged by what the cluster's DNS does with it.
@@ -52,15 +47,17 @@ func externalName(ctx context.Context, f *framework.Framework) {
 		ObjectMeta: metav1.ObjectMeta{Name: "alias"},
 		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: fqdn},
 	})
-	framework.WaitFor(ctx, dnsTimeout, poll,
-		fmt.Sprintf("DNS name %s of ExternalName Service %s/%s (-> %s) from pod %s", alias.Name, alias.Namespace, alias.Name, fqdn, client.Name),
-		"the target's ClusterIP "+target.Spec.ClusterIP,
-		func(ctx context.Context) (bool, string) {
-			r := f.Resolve(ctx, client, alias.Name)
-			return r.OK && sameSet(r.Addresses, []string{target.Spec.ClusterIP}), r.String()
-		})
-	waitHTTP(ctx, f, client, fmt.Sprintf("ExternalName Service %s/%s (-> %s)", alias.Namespace, alias.Name, fqdn),
-		framework.HostURL(alias.Name, wire.HTTPPort, "/hostname"), framework.Names(backends))
+	f.ExpectResolves(ctx, clients, alias.Name, []string{target.Spec.ClusterIP},
+		fmt.Sprintf("the ClusterIP of target %s, through ExternalName Service %s/%s -> %s", framework.DescribeService(target), alias.Namespace, alias.Name, fqdn), dnsTimeout)
+	url := framework.HostURL(alias.Name, wire.HTTPPort, "/hostname")
+	failed := framework.FromEach(ctx, clients, func(ctx context.Context, from *corev1.Pod) (bool, string) {
+		r, ok := pollHTTP(ctx, f, from, url, backends, framework.ProgramTimeout)
+		return ok, r.String()
+	})
+	if len(failed) > 0 {
+		framework.Failf("ExternalName Service %s/%s (-> %s) at %s: want HTTP 200 from one of %s from a client on every one of %d schedulable nodes within %s%s, failed from %d: %s",
+			alias.Namespace, alias.Name, fqdn, url, framework.PodsOnNodes(backends), len(clients), framework.ProgramTimeout, framework.CutShort(ctx), len(failed), strings.Join(failed, "; "))
+	}
 }
 
 func podIPs(pods []*corev1.Pod) []string {
@@ -69,11 +66,4 @@ func podIPs(pods []*corev1.Pod) []string {
 		out = append(out, p.Status.PodIP)
 	}
 	return out
-}
-
-func sameSet(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
 }

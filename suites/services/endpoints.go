@@ -17,14 +17,14 @@ func endpointsFollowReadiness(ctx context.Context, f *framework.Framework) {
 	flipped, steady := backends[0], backends[1]
 	svc := framework.Create(ctx, f, f.Services(), service("web"))
 	url := framework.ServiceURL(svc, "/hostname")
-	waitHTTP(ctx, f, client, framework.DescribeService(svc), url, framework.Names(backends))
+	waitHTTP(ctx, f, client, framework.DescribeService(svc), url, backends)
 	// Watching from before the flip times the change as the API shows it.
 	eps := framework.WatchSlices(ctx, f, svc)
 
 	off := setReady(ctx, f, client, flipped, false)
 	seen, err := eps.Until(ctx, framework.ProgramTimeout, func(time.Time) bool { return endpointIs(eps, flipped.Name, false) })
 	if err != nil {
-		framework.Failf("EndpointSlices of %s: want pod %s not ready within %s of its readiness turning off, got %s (%v)", framework.DescribeService(svc), flipped.Name, framework.ProgramTimeout, endpointStates(eps), err)
+		framework.Failf("EndpointSlices of %s: want %s not ready within %s of its readiness turning off, got %s (%v)", framework.DescribeService(svc), framework.DescribeTarget(flipped), framework.ProgramTimeout, endpointStates(eps), err)
 	}
 	framework.Measure("endpoint removal after unready", seen.Sub(off).Seconds(), "s")
 
@@ -37,13 +37,13 @@ func endpointsFollowReadiness(ctx context.Context, f *framework.Framework) {
 		got = send(ctx, f, client, url, n)
 		return got[steady.Name] == n
 	}) {
-		framework.Failf("%s after pod %s turned unready, from pod %s: want %d requests in a row all answered by %s within %s%s, last %d got %s", framework.DescribeService(svc), flipped.Name, client.Name, n, steady.Name, framework.ProgramTimeout, framework.CutShort(ctx), n, got)
+		framework.Failf("%s after %s turned unready, from %s: want %d requests in a row all answered by %s within %s%s, last %d got %s", framework.DescribeService(svc), framework.DescribeTarget(flipped), framework.DescribePod(client), n, framework.DescribeTarget(steady), framework.ProgramTimeout, framework.CutShort(ctx), n, got)
 	}
 
 	on := setReady(ctx, f, client, flipped, true)
 	seen, err = eps.Until(ctx, framework.ProgramTimeout, func(time.Time) bool { return endpointIs(eps, flipped.Name, true) })
 	if err != nil {
-		framework.Failf("EndpointSlices of %s: want pod %s ready again within %s of its readiness turning on, got %s (%v)", framework.DescribeService(svc), flipped.Name, framework.ProgramTimeout, endpointStates(eps), err)
+		framework.Failf("EndpointSlices of %s: want %s ready again within %s of its readiness turning on, got %s (%v)", framework.DescribeService(svc), framework.DescribeTarget(flipped), framework.ProgramTimeout, endpointStates(eps), err)
 	}
 	framework.Measure("endpoint return after ready", seen.Sub(on).Seconds(), "s")
 }

@@ -48,6 +48,19 @@ func servicePort(name string, proto corev1.Protocol, port int32) corev1.ServiceP
 // backends are pinned to them in turn.
 func startBackends(ctx context.Context, f *framework.Framework, n int, nodes []corev1.Node) (backends []*corev1.Pod, client *corev1.Pod) {
 	ginkgo.GinkgoHelper()
+	backends, clients := startPods(ctx, f, n, nodes, []framework.Server{{Name: "client"}})
+	return backends, clients[0]
+}
+
+// startBackendsAndClients is startBackends with a client on every
+// schedulable node (framework.ClientsOn), for paths each node programs.
+func startBackendsAndClients(ctx context.Context, f *framework.Framework, n int) (backends, clients []*corev1.Pod) {
+	ginkgo.GinkgoHelper()
+	return startPods(ctx, f, n, nil, framework.ClientsOn(f.RequireNodes(ctx, 1)))
+}
+
+func startPods(ctx context.Context, f *framework.Framework, n int, nodes []corev1.Node, clients []framework.Server) (backends, started []*corev1.Pod) {
+	ginkgo.GinkgoHelper()
 	var servers []framework.Server
 	for i := range n {
 		s := framework.Server{Name: fmt.Sprintf("%s-%d", backendApp, i), Labels: map[string]string{"app": backendApp}}
@@ -56,36 +69,37 @@ func startBackends(ctx context.Context, f *framework.Framework, n int, nodes []c
 		}
 		servers = append(servers, s)
 	}
-	pods := f.StartServers(ctx, append(servers, framework.Server{Name: "client"})...)
-	return pods[:n], pods[n]
+	pods := f.StartServers(ctx, append(servers, clients...)...)
+	return pods[:n], pods[n:]
 }
 
 // pollHTTP sends GETs from a pod until one is answered by one of want,
 // for at most timeout, and returns the last answer.
-func pollHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, url string, want []string, timeout time.Duration) (wire.Result, bool) {
+func pollHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, url string, want []*corev1.Pod, timeout time.Duration) (wire.Result, bool) {
 	ginkgo.GinkgoHelper()
+	names := framework.Names(want)
 	last := wire.Result{Error: "not tried"}
 	ok := framework.Poll(ctx, timeout, poll, func(ctx context.Context) bool {
 		last = f.HTTPGet(ctx, from, url, framework.RequestTimeout)
-		return last.OK && slices.Contains(want, last.Body)
+		return last.OK && slices.Contains(names, last.Body)
 	})
 	return last, ok
 }
 
-// waitHTTP waits until what answers at url: a new Service's endpoints
-// and rules take a moment to be programmed.
-func waitHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, what, url string, want []string) {
+// waitHTTP waits until one of want answers at url: a new Service's
+// endpoints and rules take a moment to be programmed.
+func waitHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, what, url string, want []*corev1.Pod) {
 	ginkgo.GinkgoHelper()
 	if r, ok := pollHTTP(ctx, f, from, url, want, framework.ProgramTimeout); !ok {
-		framework.Failf("%s at %s from pod %s: want HTTP 200 from one of %v within %s%s, got %s", what, url, from.Name, want, framework.ProgramTimeout, framework.CutShort(ctx), r)
+		framework.Failf("%s at %s from %s: want HTTP 200 from one of %s within %s%s, got %s", what, url, framework.DescribePod(from), framework.PodsOnNodes(want), framework.ProgramTimeout, framework.CutShort(ctx), r)
 	}
 }
 
 // expectHTTP sends one GET and requires an answer from one of want.
-func expectHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, what, url string, want []string) {
+func expectHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, what, url string, want []*corev1.Pod) {
 	ginkgo.GinkgoHelper()
-	if r := f.HTTPGet(ctx, from, url, framework.RequestTimeout); !r.OK || !slices.Contains(want, r.Body) {
-		framework.Failf("%s at %s from pod %s: want HTTP 200 from one of %v, got %s", what, url, from.Name, want, r)
+	if r := f.HTTPGet(ctx, from, url, framework.RequestTimeout); !r.OK || !slices.Contains(framework.Names(want), r.Body) {
+		framework.Failf("%s at %s from %s: want HTTP 200 from one of %s, got %s", what, url, framework.DescribePod(from), framework.PodsOnNodes(want), r)
 	}
 }
 
@@ -139,7 +153,7 @@ func setReady(ctx context.Context, f *framework.Framework, from, pod *corev1.Pod
 	}
 	url := framework.PodURL(pod, path)
 	if r := f.HTTPGet(ctx, from, url, framework.RequestTimeout); !r.OK {
-		framework.Failf("GET %s (pod %s) from pod %s: want HTTP 200, got %s", url, pod.Name, from.Name, r)
+		framework.Failf("GET %s (%s) from %s: want HTTP 200, got %s", url, framework.DescribeTarget(pod), framework.DescribePod(from), r)
 	}
 	return time.Now()
 }

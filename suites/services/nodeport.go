@@ -17,19 +17,18 @@ func nodePortOnEveryNode(ctx context.Context, f *framework.Framework) {
 	s.Spec.Type = corev1.ServiceTypeNodePort
 	svc := framework.Create(ctx, f, f.Services(), s)
 	port := svc.Spec.Ports[0].NodePort
-	want := framework.Names(backends)
 	// Each node's kube-proxy programs the port on its own, so each node
 	// gets the full wait; all nodes are tried so that one line names
 	// every node that fails.
 	var failed []string
 	for _, n := range nodes {
 		ip := framework.InternalIP(&n)
-		if r, ok := pollHTTP(ctx, f, client, framework.HostURL(ip, port, "/hostname"), want, framework.ProgramTimeout); !ok {
+		if r, ok := pollHTTP(ctx, f, client, framework.HostURL(ip, port, "/hostname"), backends, framework.ProgramTimeout); !ok {
 			failed = append(failed, fmt.Sprintf("node %s (%s): %s", n.Name, ip, r))
 		}
 	}
 	if len(failed) > 0 {
-		framework.Failf("NodePort %d of Service %s/%s from pod %s: want HTTP 200 from one of %v on all %d schedulable nodes within %s%s, failed on %s",
-			port, svc.Namespace, svc.Name, client.Name, want, len(nodes), framework.ProgramTimeout, framework.CutShort(ctx), strings.Join(failed, "; "))
+		framework.Failf("NodePort %d of Service %s/%s from %s: want HTTP 200 from one of %s on all %d schedulable nodes within %s%s, failed on %s",
+			port, svc.Namespace, svc.Name, framework.DescribePod(client), framework.PodsOnNodes(backends), len(nodes), framework.ProgramTimeout, framework.CutShort(ctx), strings.Join(failed, "; "))
 	}
 }

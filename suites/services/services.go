@@ -14,7 +14,7 @@ var _ = framework.Describe("services", contract.AreaServices, func() {
 	f := framework.New("services")
 
 	framework.Check("ClusterIP reached by IP and by DNS name",
-		"A ClusterIP Service MUST forward HTTP from a pod to one of its backends when addressed by its ClusterIP, by name.namespace and by its short name.",
+		"A ClusterIP Service MUST forward HTTP from a pod on every schedulable node to one of its backends when addressed by its ClusterIP, by name.namespace and by its short name.",
 		contract.ProfileCore, contract.ProfileQuick,
 		func(ctx ginkgo.SpecContext) { clusterIPByIPAndName(ctx, f) })
 
@@ -24,7 +24,7 @@ var _ = framework.Describe("services", contract.AreaServices, func() {
 		func(ctx ginkgo.SpecContext) { nodePortOnEveryNode(ctx, f) })
 
 	framework.Check("headless Service resolves to exactly the ready pod IPs",
-		"The DNS name of a headless Service MUST resolve to exactly the IPs of its ready backends, and each of them MUST answer.",
+		"The DNS name of a headless Service MUST resolve to exactly the IPs of its ready backends from a pod on every schedulable node, and each of them MUST answer.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { headlessResolvesReadyPods(ctx, f) })
 
@@ -54,7 +54,7 @@ var _ = framework.Describe("services", contract.AreaServices, func() {
 		func(ctx ginkgo.SpecContext) { multiPort(ctx, f) })
 
 	framework.Check("ExternalName aliases an in-cluster Service",
-		"The name of an ExternalName Service MUST resolve to what its externalName resolves to, so that clients using it reach the target Service.",
+		"The name of an ExternalName Service MUST resolve to what its externalName resolves to, so that clients using it on every schedulable node reach the target Service.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { externalName(ctx, f) })
 })

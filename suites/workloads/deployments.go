@@ -53,8 +53,8 @@ func rollingUpdateUnderLoad(ctx context.Context, f *framework.Framework) {
 	framework.Measure("request latency p50 during the rollout", load.total.P50MS, "ms")
 	framework.Measure("request latency p99 during the rollout", load.total.P99MS, "ms")
 	if load.total.Failed > 0 {
-		framework.Failf("%s from pod %s during a rolling update of Deployment %s (maxSurge 1, maxUnavailable 0, 5s drain): want 0 failed requests, got %d of %d failed: %s",
-			framework.DescribeService(svc), client.Name, d.Name, load.total.Failed, load.total.OK+load.total.Failed, strings.Join(load.failures(), "; "))
+		framework.Failf("%s from %s during a rolling update of Deployment %s (maxSurge 1, maxUnavailable 0, 5s drain): want 0 failed requests, got %d of %d failed: %s (pods now: %s)",
+			framework.DescribeService(svc), framework.DescribePod(client), d.Name, load.total.Failed, load.total.OK+load.total.Failed, strings.Join(load.failures(), "; "), f.PodsNow(ctx, selectorOf("web")))
 	}
 }
 
@@ -177,7 +177,7 @@ func rollsBack(ctx context.Context, f *framework.Framework) {
 	url := framework.ServiceURL(svc, "/env?name=VERSION")
 	got, err := batch(ctx, f, client, url, 20)
 	if err != nil || got.Failed > 0 || got.OK == 0 || got.Backends["v1"] != got.OK {
-		framework.Failf("%s from pod %s after rolling Deployment %s back to v1: want every answer of /env?name=VERSION to be v1, got %s (%v)", framework.DescribeService(svc), client.Name, d.Name, versions(got), err)
+		framework.Failf("%s from %s after rolling Deployment %s back to v1: want every answer of /env?name=VERSION to be v1, got %s (%v; pods now: %s)", framework.DescribeService(svc), framework.DescribePod(client), d.Name, versions(got), err, f.PodsNow(ctx, selectorOf("web")))
 	}
 }
 
@@ -187,10 +187,14 @@ func rollsBack(ctx context.Context, f *framework.Framework) {
 func expectVersion(ctx context.Context, f *framework.Framework, from *corev1.Pod, svc *corev1.Service, want string) {
 	ginkgo.GinkgoHelper()
 	url := framework.ServiceURL(svc, "/env?name=VERSION")
-	framework.WaitFor(ctx, framework.ProgramTimeout, poll, fmt.Sprintf("%s from pod %s", framework.DescribeService(svc), from.Name), "every answer of /env?name=VERSION to be "+want,
+	framework.WaitFor(ctx, framework.ProgramTimeout, poll, fmt.Sprintf("%s from %s", framework.DescribeService(svc), framework.DescribePod(from)), "every answer of /env?name=VERSION to be "+want,
 		func(ctx context.Context) (bool, string) {
 			got, err := batch(ctx, f, from, url, 20)
-			return err == nil && got.Failed == 0 && got.OK > 0 && got.Backends[want] == got.OK, fmt.Sprintf("%s (%v)", versions(got), err)
+			ok := err == nil && got.Failed == 0 && got.OK > 0 && got.Backends[want] == got.OK
+			if ok {
+				return true, ""
+			}
+			return false, fmt.Sprintf("%s (%v; pods: %s)", versions(got), err, f.PodsNow(ctx, selectorOf(svc.Spec.Selector["app"])))
 		})
 }
 
@@ -337,8 +341,8 @@ func reportsStalledRollout(ctx context.Context, f *framework.Framework) {
 		}
 	}
 	if err != nil || got.Failed > 0 || got.OK == 0 || len(strangers) > 0 {
-		framework.Failf("%s from pod %s while Deployment %s was stalled: want every request answered by the old pods %s, got %s, answered by %s (%v)",
-			framework.DescribeService(svc), client.Name, d.Name, strings.Join(framework.Names(oldPods), ", "), got, wire.Counts(got.Backends), err)
+		framework.Failf("%s from %s while Deployment %s was stalled: want every request answered by the old pods %s, got %s, answered by %s (%v)",
+			framework.DescribeService(svc), framework.DescribePod(client), d.Name, framework.PodsOnNodes(oldPods), got, wire.Counts(got.Backends), err)
 	}
 }
 

@@ -114,10 +114,13 @@ func headStart(ctx context.Context, d time.Duration) {
 func waitServiceAnswers(ctx context.Context, f *framework.Framework, from *corev1.Pod, svc *corev1.Service) {
 	ginkgo.GinkgoHelper()
 	url := framework.ServiceURL(svc, "/hostname")
-	framework.WaitFor(ctx, framework.ProgramTimeout, poll, fmt.Sprintf("%s from pod %s", framework.DescribeService(svc), from.Name), "HTTP 200",
+	framework.WaitFor(ctx, framework.ProgramTimeout, poll, fmt.Sprintf("%s from %s", framework.DescribeService(svc), framework.DescribePod(from)), "HTTP 200",
 		func(ctx context.Context) (bool, string) {
 			r := f.HTTPGet(ctx, from, url, framework.RequestTimeout)
-			return r.OK, r.String()
+			if r.OK {
+				return true, ""
+			}
+			return false, fmt.Sprintf("%s (pods: %s)", r, f.PodsNow(ctx, selectorOf(svc.Spec.Selector["app"])))
 		})
 }
 

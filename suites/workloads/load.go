@@ -55,11 +55,11 @@ func (l *loadRun) run(ctx context.Context, f *framework.Framework, perSecond int
 		"--url", l.url, "--rate", strconv.Itoa(perSecond), "--duration", l.duration.String(),
 		"--interval", "1s", "--timeout", framework.RequestTimeout.String())
 	if err != nil {
-		return fmt.Errorf("load %s from pod %s: %w", l.url, l.from.Name, err)
+		return fmt.Errorf("load %s from %s: %w", l.url, framework.DescribePod(l.from), err)
 	}
 	intervals, total, ended := wire.ParseIntervals(out)
 	if !ended {
-		return fmt.Errorf("load %s from pod %s: its output has no final line (the totals); it ends %s", l.url, l.from.Name, excerpt(out, 300))
+		return fmt.Errorf("load %s from %s: its output has no final line (the totals); it ends %s", l.url, framework.DescribePod(l.from), excerpt(out, 300))
 	}
 	l.intervals, l.total = intervals, total
 	return nil

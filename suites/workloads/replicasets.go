@@ -58,8 +58,8 @@ func replacesDeletedPods(ctx context.Context, f *framework.Framework) {
 	}
 	framework.Measure("Service success ratio while pods were replaced", load.total.Ratio(), "ratio")
 	if silent := load.silent(); len(silent) > 0 {
-		framework.Failf("%s from pod %s while ReplicaSet %s replaced deleted pods: want an answer in every 1s interval, got none in %d of %d: %s",
-			framework.DescribeService(svc), client.Name, rs.Name, len(silent), int(loadFor/time.Second), strings.Join(silent, "; "))
+		framework.Failf("%s from %s while ReplicaSet %s replaced deleted pods: want an answer in every 1s interval, got none in %d of %d: %s (pods now: %s)",
+			framework.DescribeService(svc), framework.DescribePod(client), rs.Name, len(silent), int(loadFor/time.Second), strings.Join(silent, "; "), f.PodsNow(ctx, selectorOf("web")))
 	}
 }
 
@@ -95,7 +95,7 @@ func replace(ctx context.Context, f *framework.Framework, rs *appsv1.ReplicaSet,
 			framework.Failf("delete pod %s/%s of ReplicaSet %s: %v", f.Namespace, p.Name, rs.Name, err)
 		}
 	}
-	gone := strings.Join(framework.Names(victims), ", ")
+	gone := framework.PodsOnNodes(victims)
 	if _, err := pods.Until(ctx, replaceTimeout-time.Since(deleted), func(time.Time) bool { return len(fresh()) >= n }); err != nil {
 		switch got := len(fresh()); {
 		case ctx.Err() != nil:
@@ -132,7 +132,7 @@ func restartsCrashedContainer(ctx context.Context, f *framework.Framework) {
 	before := restarts(victim)
 	// A new Service's slices take a moment: start from the pod listed ready.
 	if _, err := eps.Until(ctx, framework.ProgramTimeout, func(time.Time) bool { return endpointOf(eps, victim) == "ready" }); err != nil {
-		framework.Failf("EndpointSlices of %s: want pod %s ready within %s, got %s (%v)", framework.DescribeService(svc), victim.Name, framework.ProgramTimeout, endpointOf(eps, victim), err)
+		framework.Failf("EndpointSlices of %s: want %s ready within %s, got %s (%v)", framework.DescribeService(svc), framework.DescribeTarget(victim), framework.ProgramTimeout, endpointOf(eps, victim), err)
 	}
 
 	crashed := time.Now()
@@ -144,11 +144,11 @@ func restartsCrashedContainer(ctx context.Context, f *framework.Framework) {
 	})
 	switch {
 	case err != nil:
-		framework.Failf("pod %s of ReplicaSet %s after GET /exit?code=1 (%s): want its container restarted in place and Ready within %s, got restartCount %d, %s (%v)",
-			victim.Name, rs.Name, exit, framework.PodStartTimeout, restarts(got), framework.PodState(got), err)
+		framework.Failf("%s of ReplicaSet %s after GET /exit?code=1 from %s (%s): want its container restarted in place and Ready within %s, got restartCount %d, %s (%v)",
+			framework.DescribeTarget(victim), rs.Name, framework.DescribePod(client), exit, framework.PodStartTimeout, restarts(got), framework.PodState(got), err)
 	case got == nil || got.UID != victim.UID:
-		framework.Failf("pod %s (UID %s) of ReplicaSet %s after its process exited: want its container restarted in the same pod, got the pod deleted or replaced (now %s)",
-			victim.Name, victim.UID, rs.Name, framework.DescribePods(activePods(pods.Objects())))
+		framework.Failf("%s (UID %s) of ReplicaSet %s after its process exited: want its container restarted in the same pod, got the pod deleted or replaced (now %s)",
+			framework.DescribePod(victim), victim.UID, rs.Name, framework.DescribePods(activePods(pods.Objects())))
 	}
 	framework.Measure("time from crash to pod Ready again", restartedAt.Sub(crashed).Seconds(), "s")
 
@@ -161,8 +161,8 @@ func restartsCrashedContainer(ctx context.Context, f *framework.Framework) {
 		return left && state == "ready"
 	})
 	if err != nil {
-		framework.Failf("EndpointSlices of %s after pod %s crashed and was Ready again: want its endpoint to leave the ready set and return within %s, got %s (left: %t; %v)",
-			framework.DescribeService(svc), victim.Name, framework.ProgramTimeout, endpointOf(eps, got), left, err)
+		framework.Failf("EndpointSlices of %s after %s crashed and was Ready again: want its endpoint to leave the ready set and return within %s, got %s (left: %t; %v)",
+			framework.DescribeService(svc), framework.DescribePod(victim), framework.ProgramTimeout, endpointOf(eps, got), left, err)
 	}
 	framework.Measure("time from crash to ready in EndpointSlice", readyAt.Sub(crashed).Seconds(), "s")
 }
