@@ -13,6 +13,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kubeproof/kubeproof/internal/kube"
@@ -136,15 +137,18 @@ func interruptRun(t *testing.T, kubeconfig string) {
 	}
 }
 
-// TestServicesFailWithoutKubeProxy removes kube-proxy: Services built
-// after that are never programmed, so the service checks must fail while
-// pod networking keeps passing.
+// TestServicesFailWithoutKubeProxy first takes kube-proxy off one worker
+// and flushes its Service rules there: the ClusterIP and DNS checks, run
+// from a client on every node, must fail naming that node. Then it removes
+// kube-proxy: Services built after that are never programmed, so the
+// service checks must fail while pod networking keeps passing.
 func TestServicesFailWithoutKubeProxy(t *testing.T) {
 	kubeconfig := testCluster(t, "kubeproof-e2e-noproxy")
 	c, err := kube.NewClient(kubeconfig, "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Run("one node without Service rules is named", func(t *testing.T) { oneNodeWithoutServiceRules(t, c, kubeconfig, "kubeproof-e2e-noproxy-worker2") })
 	if err := c.AppsV1().DaemonSets("kube-system").Delete(context.Background(), "kube-proxy", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +165,54 @@ func TestServicesFailWithoutKubeProxy(t *testing.T) {
 		if ch.Area == "networking" && ch.Verdict != results.Passed {
 			t.Errorf("networking check %q: want passed (pod networking does not need kube-proxy), got %s: %s", ch.Name, ch.Verdict, ch.Reason)
 		}
+	}
+}
+
+// oneNodeWithoutServiceRules keeps kube-proxy off node and flushes its
+// KUBE-SERVICES chain: Services work from every node but that one.
+func oneNodeWithoutServiceRules(t *testing.T, c *kube.Client, kubeconfig, node string) {
+	ctx := context.Background()
+	affinity := fmt.Sprintf(`{"spec":{"template":{"spec":{"affinity":{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"kubernetes.io/hostname","operator":"NotIn","values":[%q]}]}]}}}}}}}`, node)
+	if _, err := c.AppsV1().DaemonSets("kube-system").Patch(ctx, "kube-proxy", types.StrategicMergePatchType, []byte(affinity), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		pods, err := c.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-proxy", FieldSelector: "spec.nodeName=" + node})
+		return err == nil && len(pods.Items) == 0, nil
+	})
+	if err != nil {
+		t.Fatalf("kube-proxy still on %s 2m after excluding it", node)
+	}
+	if out, err := exec.Command("docker", "exec", node, "iptables", "-t", "nat", "-F", "KUBE-SERVICES").CombinedOutput(); err != nil {
+		t.Fatalf("flush KUBE-SERVICES on %s: %v: %s", node, err, out)
+	}
+	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--label-filter", "area:services || area:networking")
+	if code != 1 {
+		t.Errorf("want exit 1 with no Service rules on %s, got %d", node, code)
+	}
+	for _, name := range []string{"ClusterIP reached by IP and by DNS name", "Service A records"} {
+		ch := findPrefix(run, name)
+		if ch == nil || ch.Verdict != results.Failed || !strings.Contains(ch.Reason, node) {
+			t.Errorf("check %q: want failed naming %s, got %+v", name, node, ch)
+			continue
+		}
+		t.Logf("%s: %s", ch.Name, ch.Reason)
+	}
+	for _, name := range []string{"pod-to-pod on the same node", "pod-to-pod across every pair of nodes"} {
+		if ch := findPrefix(run, name); ch == nil || ch.Verdict != results.Passed {
+			t.Errorf("check %q: want passed (pod networking does not need kube-proxy), got %+v", name, ch)
+		}
+	}
+	// Back as it was: kube-proxy on every node, node's rules rewritten.
+	if _, err := c.AppsV1().DaemonSets("kube-system").Patch(ctx, "kube-proxy", types.StrategicMergePatchType, []byte(`{"spec":{"template":{"spec":{"affinity":null}}}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		out, err := exec.Command("docker", "exec", node, "iptables", "-t", "nat", "-S", "KUBE-SERVICES").Output()
+		return err == nil && strings.Contains(string(out), "kube-dns"), nil
+	})
+	if err != nil {
+		t.Fatalf("kube-proxy did not rewrite the Service rules on %s within 2m", node)
 	}
 }
 
