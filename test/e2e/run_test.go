@@ -65,6 +65,14 @@ func kubeproofRun(t *testing.T, args ...string) (int, *results.Run, string) {
 // it when the test ends.
 func testCluster(t *testing.T, name string) (kubeconfig string) {
 	t.Helper()
+	return kindClusterFor(t, name, "").KubeconfigPath
+}
+
+// kindClusterFor creates the kind cluster name from a shipped config (""
+// = default) for one test, replacing a same-named leftover, and deletes it
+// when the test ends.
+func kindClusterFor(t *testing.T, name, config string) *kindcluster.Cluster {
+	t.Helper()
 	ctx := context.Background()
 	image, err := nodeimage.Build(ctx, nodeimage.Options{})
 	if err != nil {
@@ -73,7 +81,7 @@ func testCluster(t *testing.T, name string) (kubeconfig string) {
 	if err := kindcluster.Delete(name, ""); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := kindcluster.Create(ctx, kindcluster.CreateOptions{Name: name, Image: image})
+	cl, err := kindcluster.Create(ctx, kindcluster.CreateOptions{Name: name, Image: image, Config: config})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +90,7 @@ func testCluster(t *testing.T, name string) (kubeconfig string) {
 			t.Errorf("delete cluster %s: %v", name, err)
 		}
 	})
-	return cl.KubeconfigPath
+	return cl
 }
 
 func checkByName(run *results.Run, name string) *results.Check {

@@ -24,13 +24,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kubeproof/kubeproof/chaos/journal"
-	"github.com/kubeproof/kubeproof/cluster/kindcluster"
 	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/clusterlock"
 	"github.com/kubeproof/kubeproof/internal/kindstate"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/internal/proc"
-	"github.com/kubeproof/kubeproof/nodeimage"
 )
 
 // TestSafety breaks runs on one fast-recovery cluster in every way the
@@ -40,21 +38,9 @@ import (
 // After each, `chaos revert` and `cleanup` must leave the cluster whole.
 func TestSafety(t *testing.T) {
 	t.Setenv("KUBEPROOF_JOURNAL_DIR", t.TempDir())
-	ctx := context.Background()
-	image, err := nodeimage.Build(ctx, nodeimage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const name = "kubeproof-e2e-safety"
-	if err := kindcluster.Delete(name, ""); err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kindcluster.Create(ctx, kindcluster.CreateOptions{Name: name, Image: image, Config: "fast-recovery"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = kindcluster.Delete(name, "") })
+	cl := kindClusterFor(t, "kubeproof-e2e-safety", "fast-recovery")
 	s := &safety{kubeconfig: cl.KubeconfigPath}
+	var err error
 	if s.client, err = kube.NewClient(cl.KubeconfigPath, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +63,7 @@ func TestSafety(t *testing.T) {
 		writeArtifact(t, "kill-matrix.json", s.rows)
 	})
 	t.Run("two runs started in the same second", s.twoRunsAtOnce)
-	t.Run("revert refused on another cluster", func(t *testing.T) { s.wrongCluster(t, image) })
+	t.Run("revert refused on another cluster", s.wrongCluster)
 }
 
 type safety struct {
@@ -603,17 +589,10 @@ func lastLine(s string) string {
 // kubeconfig entry the fault was injected through point at cluster B:
 // `chaos revert` must refuse, name A, and leave A's node cordoned;
 // pointing the kubeconfig back lets it revert.
-func (s *safety) wrongCluster(t *testing.T, image string) {
+func (s *safety) wrongCluster(t *testing.T) {
 	ctx := context.Background()
 	const other = "kubeproof-e2e-other"
-	if err := kindcluster.Delete(other, ""); err != nil {
-		t.Fatal(err)
-	}
-	b, err := kindcluster.Create(ctx, kindcluster.CreateOptions{Name: other, Image: image, Config: "single-node"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = kindcluster.Delete(other, "") })
+	b := kindClusterFor(t, other, "single-node")
 
 	original, err := os.ReadFile(s.kubeconfig)
 	if err != nil {
