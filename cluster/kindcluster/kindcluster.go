@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -206,6 +208,11 @@ func Delete(name, kubeconfigPath string) error {
 			return err
 		}
 	}
+	// A delete that a killed process started goes on in the Docker engine:
+	// wait for it instead of removing the same containers twice (refused).
+	if err := waitRemovals(name, time.Minute); err != nil {
+		return err
+	}
 	if err := provider().Delete(name, kubeconfigPath); err != nil {
 		return fmt.Errorf("delete kind cluster %s: %w", name, err)
 	}
@@ -216,6 +223,25 @@ func Delete(name, kubeconfigPath string) error {
 		return err
 	}
 	return nil
+}
+
+// waitRemovals waits until no node container of cluster name is being
+// removed by the Docker engine.
+func waitRemovals(name string, bound time.Duration) error {
+	deadline := time.Now().Add(bound)
+	for {
+		out, err := exec.Command("docker", "ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster="+name, "--filter", "status=removing").Output()
+		if err != nil {
+			return fmt.Errorf("delete kind cluster %s: list its containers: %w", name, err)
+		}
+		if len(strings.TrimSpace(string(out))) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("delete kind cluster %s: containers %s still being removed after %s", name, strings.Fields(string(out)), bound)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // List returns the names of the kind clusters on this machine.

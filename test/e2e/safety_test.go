@@ -267,7 +267,9 @@ func (s *safety) killEverything(t *testing.T) {
 func (s *safety) killDuringSweep(t *testing.T) killRow {
 	ctx := context.Background()
 	const hold = "kubeproof.io/e2e-hold"
-	r := s.start(t, "sweep-"+time.Now().Format("150405"), "--label-filter", "area:nodes")
+	// A check that lives for seconds (it starts pods), so that the hold is
+	// on before the check deletes its namespace.
+	r := s.start(t, "sweep-"+time.Now().Format("150405"), "--label-filter", "area:networking", "--focus", "pod-to-pod on the same node")
 	var held string
 	s.waitFor(t, r, "the run's namespace", func(ctx context.Context) bool {
 		nss, err := s.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: meta.LabelRunID + "=" + r.id})
