@@ -10,7 +10,7 @@ export CGO_ENABLED := 0
 # Test output (results, reports, logs) lands here.
 ARTIFACTS ?= $(CURDIR)/_output
 
-.PHONY: all build docker node-image cluster cluster-delete run test test-deps unit e2e lint clean
+.PHONY: all build docker node-image cluster cluster-delete run bench test test-deps unit e2e lint clean
 
 all: build
 
@@ -42,6 +42,12 @@ cluster-delete: build
 # every non-disruptive check against it, results in $(ARTIFACTS)/run.
 run: node-image
 	$(KUBEPROOF) run --kind --output-dir $(ARTIFACTS)/run
+
+# The core profile RUNS times (default 3) on one warm kind cluster: median wall
+# time, each check's median and the critical path in $(ARTIFACTS)/bench/bench.json.
+RUNS ?= 3
+bench: node-image
+	$(GO) run ./test/bench -runs $(RUNS) -kubeproof $(KUBEPROOF) -out $(ARTIFACTS)/bench
 
 # Headless Chromium renders the HTML report in a test (Debian, as root).
 test-deps:

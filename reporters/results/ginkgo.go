@@ -45,6 +45,7 @@ func checkFrom(s types.SpecReport) Check {
 		Labels:   s.Labels(),
 		Seconds:  s.RunTime.Seconds(),
 		Serial:   s.IsSerial,
+		Process:  s.ParallelProcess,
 		Location: s.LeafNodeLocation.String(),
 	}
 	if c.Name == "" {

@@ -69,16 +69,18 @@ type Summary struct {
 // Check is one spec's outcome.
 type Check struct {
 	// ID is stable across runs: the spec's full text.
-	ID       string   `json:"id"`
-	Area     string   `json:"area"`
-	Name     string   `json:"name"`
-	Must     string   `json:"must,omitempty"`
-	Labels   []string `json:"labels,omitempty"`
-	Verdict  string   `json:"verdict"`
-	Reason   string   `json:"reason,omitempty"`
-	Seconds  float64  `json:"seconds"`
-	Serial   bool     `json:"serial,omitempty"`
-	Location string   `json:"location,omitempty"`
+	ID      string   `json:"id"`
+	Area    string   `json:"area"`
+	Name    string   `json:"name"`
+	Must    string   `json:"must,omitempty"`
+	Labels  []string `json:"labels,omitempty"`
+	Verdict string   `json:"verdict"`
+	Reason  string   `json:"reason,omitempty"`
+	Seconds float64  `json:"seconds"`
+	Serial  bool     `json:"serial,omitempty"`
+	// Process is the parallel spec process (1..procs) that ran the check.
+	Process  int    `json:"process,omitempty"`
+	Location string `json:"location,omitempty"`
 	// Measurements are the figures the check recorded.
 	Measurements []Measurement `json:"measurements,omitempty"`
 	// Targets names what a disruptive check broke (node, component).
