@@ -142,7 +142,7 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 
 	// Keep some traffic after recovery to show the Service is whole again.
 	intervals := trafficUntil(ctx, f, traffic.Name, time.Now().Add(10*time.Second))
-	report(sc, obs, intervals, injectedAt, replacedAt, victim, onVictim)
+	report(sc, obs, intervals, injectedAt, replacedAt, victim, trafficNode, onVictim)
 }
 
 // expectPhase waits until the observer saw the phase, within bound of the
@@ -192,7 +192,7 @@ const outageMargin = 10.0
 // after recovery, or when the outage cost more than the backends the node
 // held: until their endpoints go, about that share of requests fails, and
 // the rest must be answered.
-func report(sc scenario, obs *observer, intervals []wire.Interval, injectedAt, replacedAt time.Time, victim string, onVictim float64) {
+func report(sc scenario, obs *observer, intervals []wire.Interval, injectedAt, replacedAt time.Time, victim, trafficNode string, onVictim float64) {
 	for _, phase := range phases {
 		if d, ok := obs.since(phase); ok {
 			framework.Measure("phase: "+phase, d.Seconds(), "s")
@@ -219,15 +219,15 @@ func report(sc scenario, obs *observer, intervals []wire.Interval, injectedAt, r
 		ratio := 100 * float64(outageOK) / float64(outageAll)
 		framework.MeasureSeries("traffic success during outage", ratio, "%", series)
 		if floor := 100*(1-onVictim) - outageMargin; ratio < floor {
-			framework.Failf("%s on node %s: want at least %.0f%% of requests through Service %s answered during the outage (%.0f%% of its backends were elsewhere, less %.0f), got %.1f%% (%d of %d)",
-				sc.fault, victim, floor, app, 100*(1-onVictim), outageMargin, ratio, outageOK, outageAll)
+			framework.Failf("%s on node %s: want at least %.0f%% of requests through Service %s from the traffic pod on node %s answered during the outage (%.0f%% of its backends were elsewhere, less %.0f), got %.1f%% (%d of %d)",
+				sc.fault, victim, floor, app, trafficNode, 100*(1-onVictim), outageMargin, ratio, outageOK, outageAll)
 		}
 	}
 	if afterAll > 0 {
 		ratio := 100 * float64(afterOK) / float64(afterAll)
 		framework.Measure("traffic success after recovery", ratio, "%")
 		if afterOK != afterAll {
-			framework.Failf("%s: after recovery %d of %d requests through Service %s failed; want none", sc.fault, afterAll-afterOK, afterAll, app)
+			framework.Failf("%s on node %s: after recovery %d of %d requests through Service %s from the traffic pod on node %s failed; want none", sc.fault, victim, afterAll-afterOK, afterAll, app, trafficNode)
 		}
 	}
 }
