@@ -214,7 +214,19 @@ func Delete(name, kubeconfigPath string) error {
 		return err
 	}
 	if err := provider().Delete(name, kubeconfigPath); err != nil {
-		return fmt.Errorf("delete kind cluster %s: %w", name, err)
+		// A container removed between kind's listing and its `docker rm`
+		// (by that other delete) fails the rm: what counts is that none is
+		// left, once no removal is under way.
+		if werr := waitRemovals(name, time.Minute); werr != nil {
+			return werr
+		}
+		left, lerr := nodeContainers(name)
+		if lerr != nil || len(left) > 0 {
+			return fmt.Errorf("delete kind cluster %s: %w (left: %v)", name, err, left)
+		}
+		if err := provider().Delete(name, kubeconfigPath); err != nil {
+			return fmt.Errorf("delete kind cluster %s: %w", name, err)
+		}
 	}
 	if err := kindstate.Forget(name); err != nil {
 		return err
@@ -230,18 +242,29 @@ func Delete(name, kubeconfigPath string) error {
 func waitRemovals(name string, bound time.Duration) error {
 	deadline := time.Now().Add(bound)
 	for {
-		out, err := exec.Command("docker", "ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster="+name, "--filter", "status=removing").Output()
+		removing, err := nodeContainers(name, "--filter", "status=removing")
 		if err != nil {
-			return fmt.Errorf("delete kind cluster %s: list its containers: %w", name, err)
+			return fmt.Errorf("delete kind cluster %s: %w", name, err)
 		}
-		if len(strings.TrimSpace(string(out))) == 0 {
+		if len(removing) == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("delete kind cluster %s: containers %s still being removed after %s", name, strings.Fields(string(out)), bound)
+			return fmt.Errorf("delete kind cluster %s: containers %s still being removed after %s", name, removing, bound)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// nodeContainers lists the IDs of cluster name's node containers, with
+// extra `docker ps` filters.
+func nodeContainers(name string, filters ...string) ([]string, error) {
+	args := append([]string{"ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster=" + name}, filters...)
+	out, err := exec.Command("docker", args...).Output()
+	if err != nil {
+		return nil, fmt.Errorf("list the containers of kind cluster %s: %w", name, err)
+	}
+	return strings.Fields(string(out)), nil
 }
 
 // List returns the names of the kind clusters on this machine.
