@@ -208,21 +208,12 @@ func Delete(name, kubeconfigPath string) error {
 			return err
 		}
 	}
-	// A delete that a killed process started goes on in the Docker engine:
-	// wait for it instead of removing the same containers twice (refused).
-	if err := waitRemovals(name, time.Minute); err != nil {
-		return err
-	}
 	if err := provider().Delete(name, kubeconfigPath); err != nil {
-		// A container removed between kind's listing and its `docker rm`
-		// (by that other delete) fails the rm: what counts is that none is
-		// left, once no removal is under way.
-		if werr := waitRemovals(name, time.Minute); werr != nil {
-			return werr
-		}
-		left, lerr := nodeContainers(name)
-		if lerr != nil || len(left) > 0 {
-			return fmt.Errorf("delete kind cluster %s: %w (left: %v)", name, err, left)
+		// Another delete may be removing the same containers (a killed
+		// run's, which the Docker engine finishes): its removal makes ours
+		// fail. What counts is that none is left.
+		if err := removeNodes(name, time.Minute); err != nil {
+			return err
 		}
 		if err := provider().Delete(name, kubeconfigPath); err != nil {
 			return fmt.Errorf("delete kind cluster %s: %w", name, err)
@@ -237,30 +228,34 @@ func Delete(name, kubeconfigPath string) error {
 	return nil
 }
 
-// waitRemovals waits until no node container of cluster name is being
-// removed by the Docker engine.
-func waitRemovals(name string, bound time.Duration) error {
+// removeNodes removes cluster name's node containers, waiting out a
+// removal another process has under way ("already in progress", "No such
+// container"), until none is left or bound has passed.
+func removeNodes(name string, bound time.Duration) error {
 	deadline := time.Now().Add(bound)
 	for {
-		removing, err := nodeContainers(name, "--filter", "status=removing")
+		left, err := nodeContainers(name)
 		if err != nil {
-			return fmt.Errorf("delete kind cluster %s: %w", name, err)
+			return err
 		}
-		if len(removing) == 0 {
+		if len(left) == 0 {
 			return nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("delete kind cluster %s: containers %s still being removed after %s", name, removing, bound)
+		out, err := exec.Command("docker", append([]string{"rm", "-f", "-v"}, left...)...).CombinedOutput()
+		if err == nil {
+			return nil
+		}
+		concurrent := strings.Contains(string(out), "already in progress") || strings.Contains(string(out), "No such container")
+		if !concurrent || time.Now().After(deadline) {
+			return fmt.Errorf("delete kind cluster %s: docker rm %v: %v: %s", name, left, err, strings.TrimSpace(string(out)))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 }
 
-// nodeContainers lists the IDs of cluster name's node containers, with
-// extra `docker ps` filters.
-func nodeContainers(name string, filters ...string) ([]string, error) {
-	args := append([]string{"ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster=" + name}, filters...)
-	out, err := exec.Command("docker", args...).Output()
+// nodeContainers lists the IDs of cluster name's node containers.
+func nodeContainers(name string) ([]string, error) {
+	out, err := exec.Command("docker", "ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster="+name).Output()
 	if err != nil {
 		return nil, fmt.Errorf("list the containers of kind cluster %s: %w", name, err)
 	}
