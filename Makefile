@@ -44,10 +44,11 @@ run: node-image
 	$(KUBEPROOF) run --kind --output-dir $(ARTIFACTS)/run
 
 # The core profile RUNS times (default 3) on one warm kind cluster: median wall
-# time, each check's median and the critical path in $(ARTIFACTS)/bench/bench.json.
+# time, each check's median and the critical path in $(ARTIFACTS)/bench/bench.json;
+# the medians become the checks' scheduling priorities (suites/framework/durations.go).
 RUNS ?= 3
 bench: node-image
-	$(GO) run ./test/bench -runs $(RUNS) -kubeproof $(KUBEPROOF) -out $(ARTIFACTS)/bench
+	$(GO) run ./test/bench -runs $(RUNS) -kubeproof $(KUBEPROOF) -out $(ARTIFACTS)/bench -durations suites/framework/durations.go
 
 # Headless Chromium renders the HTML report in a test (Debian, as root).
 test-deps:

@@ -205,6 +205,8 @@ func runSuites(ctx context.Context, o Options, filter string, out io.Writer) err
 		fmt.Sprintf("--procs=%d", o.Procs), "--label-filter=" + filter,
 		"--json-report=" + ginkgoReport, "--output-dir=" + abs,
 		"--timeout=" + o.Timeout.String(), "--no-color", "--silence-skips",
+		// Each check scheduled on its own, longest first (SpecPriority).
+		"--randomize-all",
 	}
 	if o.Focus != "" {
 		args = append(args, "--focus="+o.Focus)

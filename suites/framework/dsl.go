@@ -44,5 +44,11 @@ func Check(name, must string, args ...any) bool {
 		body(ctx)
 	}
 	decs := append([]any{ginkgo.Offset(1)}, decorators(args[:len(args)-1])...)
+	// Longest first (the runner passes --randomize-all, so that each check
+	// is scheduled on its own): the parallel processes then pack the short
+	// checks around the long ones instead of ending on a long one.
+	if s := typicalSeconds[name]; s > 0 {
+		decs = append(decs, ginkgo.SpecPriority(s))
+	}
 	return ginkgo.It(name, append(decs, wrapped)...)
 }
