@@ -63,7 +63,7 @@ var _ = framework.Describe("Deployment rollouts", contract.AreaWorkloads, func()
 		func(ctx ginkgo.SpecContext) { recreateNeverOverlaps(ctx, f) })
 
 	framework.Check("a rollout that cannot progress reports ProgressDeadlineExceeded while old pods serve",
-		"A Deployment whose new pods can never start MUST report Progressing=False with reason ProgressDeadlineExceeded after progressDeadlineSeconds, and its old pods MUST keep serving.",
+		"A Deployment whose new pods can never start MUST report Progressing=False with reason ProgressDeadlineExceeded after progressDeadlineSeconds (1s here, the smallest the API accepts: it must exceed minReadySeconds, 0), and its old pods MUST keep serving.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { reportsStalledRollout(ctx, f) })
 })
