@@ -212,7 +212,10 @@ func (l *loadRun) silent() []string {
 	for _, iv := range l.intervals {
 		i := (iv.Start - l.total.Start) / judging.Milliseconds()
 		seen[i], last = true, max(last, i)
-		if iv.OK == 0 {
+		switch {
+		case iv.OK == 0 && iv.Failed == 0:
+			out = append(out, fmt.Sprintf("%s: no requests sent (the client stalled)", l.at(iv)))
+		case iv.OK == 0:
 			out = append(out, fmt.Sprintf("%s: %s", l.at(iv), iv))
 		}
 	}
