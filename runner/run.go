@@ -205,6 +205,9 @@ func runSuites(ctx context.Context, o Options, filter string, out io.Writer) err
 		fmt.Sprintf("--procs=%d", o.Procs), "--label-filter=" + filter,
 		"--json-report=" + ginkgoReport, "--output-dir=" + abs,
 		"--timeout=" + o.Timeout.String(), "--no-color", "--silence-skips",
+		// Shuffle single specs, not whole containers: checks marked
+		// framework.Long then go first whatever container they are in.
+		"--randomize-all",
 	}
 	if o.Focus != "" {
 		args = append(args, "--focus="+o.Focus)

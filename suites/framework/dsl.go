@@ -22,6 +22,12 @@ func decorators(args []any) []any {
 	return out
 }
 
+// Long marks one of the longest checks of a run. The runner passes
+// --randomize-all, so Ginkgo orders single specs, and hands these out
+// first (ginkgo.SpecPriority): the short checks fill in around them, and no
+// long one starts last to hold up the end of the run.
+var Long = ginkgo.SpecPriority(1)
+
 // Describe is ginkgo.Describe that takes the registry's labels.
 func Describe(text string, args ...any) bool {
 	return ginkgo.Describe(text, append([]any{ginkgo.Offset(1)}, decorators(args)...)...)

@@ -15,7 +15,7 @@ var _ = framework.Describe("ReplicaSet self-healing", contract.AreaWorkloads, fu
 
 	framework.Check("deleted pods are replaced while the Service keeps answering",
 		"A ReplicaSet MUST create a replacement for each deleted pod within 60s of the deletion, one pod or several at once, the replacements MUST become Ready, and its Service MUST answer in every 250ms interval (80 requests/s) until the deleted pods are gone and the replacements Ready.",
-		contract.ProfileQuick, contract.ProfileCore,
+		framework.Long, contract.ProfileQuick, contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { replacesDeletedPods(ctx, f) })
 
 	framework.Check("a crashed container restarts in place and rejoins its Service",
@@ -39,7 +39,7 @@ var _ = framework.Describe("Deployment rollouts", contract.AreaWorkloads, func()
 
 	framework.Check("a rolling update under load drops no request",
 		"A rolling update (maxSurge 1, maxUnavailable 0) of a Deployment whose pods drain for 5s on SIGTERM MUST complete without a single failed request through its Service (80 requests/s, from before the update until the old pods are gone).",
-		contract.ProfileCore,
+		framework.Long, contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { rollingUpdateUnderLoad(ctx, f) })
 
 	framework.Check("maxSurge and maxUnavailable hold at every moment of a rollout",
@@ -49,7 +49,7 @@ var _ = framework.Describe("Deployment rollouts", contract.AreaWorkloads, func()
 
 	framework.Check("a rollback restores the previous revision",
 		"Setting a Deployment's template back to an earlier revision's (as kubectl rollout undo does) MUST bring that revision's ReplicaSet back, and afterwards every answer through its Service MUST come from that revision.",
-		contract.ProfileCore,
+		framework.Long, contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { rollsBack(ctx, f) })
 
 	framework.Check("a paused Deployment does not roll out until resumed",
