@@ -49,6 +49,7 @@ func rollingUpdateUnderLoad(ctx context.Context, f *framework.Framework) {
 	gone := waitGone(ctx, pods, old, fmt.Sprintf("the old pods of Deployment %s", d.Name))
 	load.stopAfter(ctx, gone, fmt.Sprintf("Deployment %s rolled out and its old pods were gone", d.Name))
 	total := load.totals()
+	framework.Measure("requests judged (from before the update until the old pods were gone)", float64(total.OK+total.Failed), "requests")
 	framework.Measure("Service success ratio during the rollout", total.Ratio(), "ratio")
 	framework.Measure("request latency p50 during the rollout", total.P50MS, "ms")
 	framework.Measure("request latency p99 during the rollout", total.P99MS, "ms")

@@ -51,6 +51,7 @@ func replacesDeletedPods(ctx context.Context, f *framework.Framework) {
 	}
 	gone := waitGone(ctx, pods, deleted, fmt.Sprintf("the deleted pods of ReplicaSet %s", rs.Name))
 	load.stopAfter(ctx, later(lastReady, gone), fmt.Sprintf("ReplicaSet %s's replacements were Ready and the deleted pods gone", rs.Name))
+	framework.Measure("intervals judged (from before the first deletion until the deleted pods were gone)", float64(load.judged()), "intervals")
 	framework.Measure("Service success ratio while pods were replaced", load.totals().Ratio(), "ratio")
 	if silent := load.silent(); len(silent) > 0 {
 		framework.Failf("%s from %s while ReplicaSet %s replaced deleted pods: want an answer in every %s interval (%d requests/s), got none in %d of %d: %s (pods now: %s)",
