@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -150,6 +151,30 @@ func (f *Framework) HTTPGet(ctx context.Context, from *corev1.Pod, url string, t
 	var r wire.Result
 	f.exec(ctx, from, &r, "get", "--timeout", timeout.String(), url)
 	return r
+}
+
+// BatchRate is the rate, in requests per second, of HTTPBatch: 20
+// requests take a fifth of a second, where one exec per request took
+// several seconds, and each is still its own connection.
+const BatchRate = 100
+
+// HTTPBatch sends n GETs from a pod at BatchRate in one run of `workload
+// load` and returns the totals: Backends counts the answers' bodies,
+// Errors the failed requests' classes.
+func (f *Framework) HTTPBatch(ctx context.Context, from *corev1.Pod, url string, n int) (wire.Interval, error) {
+	// The duration is a ceiling: the load ends after its n-th request.
+	d := time.Duration(n)*time.Second/BatchRate + time.Second
+	out, err := f.Client.Exec(ctx, from.Namespace, from.Name, "workload", "/workload", "load",
+		"--url", url, "--rate", strconv.Itoa(BatchRate), "--count", strconv.Itoa(n),
+		"--duration", d.String(), "--interval", d.String(), "--timeout", RequestTimeout.String())
+	if err != nil {
+		return wire.Interval{}, fmt.Errorf("%d requests to %s from %s (node %s): %s", n, url, DescribePod(from), nodeOf(from), oneLine(err.Error()))
+	}
+	_, total, ended := wire.ParseIntervals(out)
+	if !ended {
+		return wire.Interval{}, fmt.Errorf("%d requests to %s from %s: the output of workload load has no final line (the totals): %q", n, url, DescribePod(from), oneLine(out))
+	}
+	return total, nil
 }
 
 // UDP sends one datagram from a pod and waits for the echo.

@@ -107,18 +107,33 @@ func expectHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, w
 // the error class ("timeout", "refused", "http-503") of a failed one.
 type tally map[string]int
 
+// send sends n requests from a pod in one batch (framework.HTTPBatch),
+// each on a connection of its own, and counts who answered.
 func send(ctx context.Context, f *framework.Framework, from *corev1.Pod, url string, n int) tally {
 	ginkgo.GinkgoHelper()
+	got, err := f.HTTPBatch(ctx, from, url, n)
+	if err != nil {
+		framework.Failf("%v", err)
+	}
 	t := tally{}
-	for range n {
-		r := f.HTTPGet(ctx, from, url, framework.RequestTimeout)
-		if r.OK {
-			t[r.Body]++
-		} else {
-			t[r.Error]++
-		}
+	for k, c := range got.Backends {
+		t[k] += c
+	}
+	for k, c := range got.Errors {
+		t[k] += c
+	}
+	if unnamed := got.OK - sum(got.Backends); unnamed > 0 {
+		t["(empty body)"] += unnamed
 	}
 	return t
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, c := range m {
+		n += c
+	}
+	return n
 }
 
 // backends lists the answers that name one of the backends, sorted.

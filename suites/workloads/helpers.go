@@ -27,8 +27,6 @@ const (
 	// (framework.PodStartTimeout each, at worst) one after another.
 	rolloutTimeout = 3 * time.Minute
 	poll           = 250 * time.Millisecond
-	// rate is the offered load, in requests per second, of traffic checks.
-	rate = 20
 	// revisionAnnotation is where the Deployment controller numbers revisions.
 	revisionAnnotation = "deployment.kubernetes.io/revision"
 )
@@ -100,13 +98,24 @@ func startClient(ctx context.Context, f *framework.Framework) *corev1.Pod {
 	return f.StartServers(ctx, framework.Server{Name: "client"})[0]
 }
 
-// headStart gives traffic a moment to flow before a change: a fixed lead,
-// not a wait for state.
-func headStart(ctx context.Context, d time.Duration) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
+// waitGone follows the pods until none of these (by UID) is left, their
+// drain over and the kubelet done with them, and returns when that was
+// seen: from then on a request that still reaches one fails.
+func waitGone(ctx context.Context, pods *framework.Tracker[*corev1.Pod], gone []*corev1.Pod, whose string) time.Time {
+	ginkgo.GinkgoHelper()
+	uids := map[types.UID]bool{}
+	for _, p := range gone {
+		uids[p.UID] = true
 	}
+	var left []*corev1.Pod
+	at, err := pods.Until(ctx, framework.PodStartTimeout, func(time.Time) bool {
+		left = slices.DeleteFunc(pods.Objects(), func(p *corev1.Pod) bool { return !uids[p.UID] })
+		return len(left) == 0
+	})
+	if err != nil {
+		framework.Failf("%s %s: want them gone within %s of being deleted, got %s left (%v)", whose, framework.PodsOnNodes(gone), framework.PodStartTimeout, framework.DescribePods(left), err)
+	}
+	return at
 }
 
 // waitServiceAnswers waits until a request through the Service is answered:

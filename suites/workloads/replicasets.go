@@ -37,36 +37,41 @@ func replacesDeletedPods(ctx context.Context, f *framework.Framework) {
 	waitReplicaSetReady(ctx, f, rs)
 	waitServiceAnswers(ctx, f, client, svc)
 
+	// The load runs from before the first deletion until the deleted pods
+	// are gone and their replacements Ready, and is judged over all of it.
 	pods := framework.WatchPods(ctx, f, selectorOf("web"))
-	// Two replacements take a few seconds each; the load is sized well
-	// beyond and checked to have covered them.
-	const loadFor = 30 * time.Second
-	load := startLoad(ctx, f, client, framework.ServiceURL(svc, "/hostname"), rate, loadFor)
-	headStart(ctx, 2*time.Second)
+	load := startLoad(ctx, f, client, framework.ServiceURL(svc, "/hostname"))
+	load.running(ctx)
 	var lastReady time.Time
+	var deleted []*corev1.Pod
 	for _, n := range []int{1, 2} {
-		took, readyAt := replace(ctx, f, rs, pods, n)
+		took, readyAt, victims := replace(ctx, f, rs, pods, n)
 		framework.Measure(fmt.Sprintf("time to replacement (%d %s)", n, plural(n, "pod")), took.Seconds(), "s")
-		lastReady = readyAt
+		lastReady, deleted = readyAt, append(deleted, victims...)
 	}
-	// One more interval after the last replacement, so that it is judged too.
-	if !load.covers(lastReady.Add(time.Second)) {
-		framework.Failf("load through %s: want it running until 1s after the last replacement was Ready, got the replacements Ready %.1fs after a %s load was issued", framework.DescribeService(svc), lastReady.Sub(load.issued).Seconds(), loadFor)
-	}
-	if err := load.wait(ctx); err != nil {
-		framework.Failf("%v", err)
-	}
-	framework.Measure("Service success ratio while pods were replaced", load.total.Ratio(), "ratio")
+	gone := waitGone(ctx, pods, deleted, fmt.Sprintf("the deleted pods of ReplicaSet %s", rs.Name))
+	load.stopAfter(ctx, later(lastReady, gone), fmt.Sprintf("ReplicaSet %s's replacements were Ready and the deleted pods gone", rs.Name))
+	framework.Measure("intervals judged (from before the first deletion until the deleted pods were gone)", float64(load.judged()), "intervals")
+	framework.Measure("Service success ratio while pods were replaced", load.totals().Ratio(), "ratio")
 	if silent := load.silent(); len(silent) > 0 {
-		framework.Failf("%s from %s while ReplicaSet %s replaced deleted pods: want an answer in every 1s interval, got none in %d of %d: %s (pods now: %s)",
-			framework.DescribeService(svc), framework.DescribePod(client), rs.Name, len(silent), int(loadFor/time.Second), strings.Join(silent, "; "), f.PodsNow(ctx, selectorOf("web")))
+		framework.Failf("%s from %s while ReplicaSet %s replaced deleted pods: want an answer in every %s interval (%d requests/s), got none in %d of %d: %s (pods now: %s)",
+			framework.DescribeService(svc), framework.DescribePod(client), rs.Name, judging, loadRate, len(silent), load.judged(), strings.Join(silent, "; "), f.PodsNow(ctx, selectorOf("web")))
 	}
+}
+
+// later is the later of two moments.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // replace deletes n Ready pods of the ReplicaSet at once and follows its
 // pods until as many new ones exist and are Ready. It returns the time
-// from the deletion to the last replacement Ready, and when that was.
-func replace(ctx context.Context, f *framework.Framework, rs *appsv1.ReplicaSet, pods *framework.Tracker[*corev1.Pod], n int) (time.Duration, time.Time) {
+// from the deletion to the last replacement Ready, when that was, and the
+// pods it deleted.
+func replace(ctx context.Context, f *framework.Framework, rs *appsv1.ReplicaSet, pods *framework.Tracker[*corev1.Pod], n int) (time.Duration, time.Time, []*corev1.Pod) {
 	ginkgo.GinkgoHelper()
 	known := map[types.UID]bool{}
 	var victims []*corev1.Pod
@@ -117,7 +122,7 @@ func replace(ctx context.Context, f *framework.Framework, rs *appsv1.ReplicaSet,
 	if active := activePods(pods.Objects()); len(active) != int(*rs.Spec.Replicas) {
 		framework.Failf("ReplicaSet %s after replacing %s: want %d pods, got %d: %s", rs.Name, gone, *rs.Spec.Replicas, len(active), framework.DescribePods(active))
 	}
-	return readyAt.Sub(deleted), readyAt
+	return readyAt.Sub(deleted), readyAt, victims
 }
 
 func restartsCrashedContainer(ctx context.Context, f *framework.Framework) {

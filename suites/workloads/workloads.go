@@ -14,7 +14,7 @@ var _ = framework.Describe("ReplicaSet self-healing", contract.AreaWorkloads, fu
 	f := framework.New("replicasets")
 
 	framework.Check("deleted pods are replaced while the Service keeps answering",
-		"A ReplicaSet MUST create a replacement for each deleted pod within 60s of the deletion, one pod or several at once, the replacements MUST become Ready, and its Service MUST answer in every second meanwhile.",
+		"A ReplicaSet MUST create a replacement for each deleted pod within 60s of the deletion, one pod or several at once, the replacements MUST become Ready, and its Service MUST answer in every 250ms interval (80 requests/s) until the deleted pods are gone and the replacements Ready.",
 		contract.ProfileQuick, contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { replacesDeletedPods(ctx, f) })
 
@@ -38,7 +38,7 @@ var _ = framework.Describe("Deployment rollouts", contract.AreaWorkloads, func()
 	f := framework.New("deployments")
 
 	framework.Check("a rolling update under load drops no request",
-		"A rolling update (maxSurge 1, maxUnavailable 0) of a Deployment whose pods drain for 5s on SIGTERM MUST complete without a single failed request through its Service.",
+		"A rolling update (maxSurge 1, maxUnavailable 0) of a Deployment whose pods drain for 5s on SIGTERM MUST complete without a single failed request through its Service (80 requests/s, from before the update until the old pods are gone).",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { rollingUpdateUnderLoad(ctx, f) })
 
@@ -63,7 +63,7 @@ var _ = framework.Describe("Deployment rollouts", contract.AreaWorkloads, func()
 		func(ctx ginkgo.SpecContext) { recreateNeverOverlaps(ctx, f) })
 
 	framework.Check("a rollout that cannot progress reports ProgressDeadlineExceeded while old pods serve",
-		"A Deployment whose new pods can never start MUST report Progressing=False with reason ProgressDeadlineExceeded after progressDeadlineSeconds, and its old pods MUST keep serving.",
+		"A Deployment whose new pods can never start MUST report Progressing=False with reason ProgressDeadlineExceeded after progressDeadlineSeconds (1s here, the smallest the API accepts: it must exceed minReadySeconds, 0), and its old pods MUST keep serving.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { reportsStalledRollout(ctx, f) })
 })
