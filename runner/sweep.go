@@ -50,7 +50,7 @@ func Cleanup(ctx context.Context, c *kube.Client, selector string, timeout time.
 			}
 		}
 	}
-	_ = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+	_ = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		list, err := nss.List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return false, nil

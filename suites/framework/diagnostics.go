@@ -25,6 +25,9 @@ func (f *Framework) dumpOnFailure(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	text := Diagnostics(ctx, f.Client, f.Namespace)
+	if f.usedPeers && peersNamespace != "" {
+		text += Diagnostics(ctx, f.Client, peersNamespace)
+	}
 	fmt.Fprint(ginkgo.GinkgoWriter, text)
 	ginkgo.AddReportEntry(contract.EntryDiagnostics, text, ginkgo.ReportEntryVisibilityNever)
 }

@@ -24,6 +24,9 @@ type Framework struct {
 	BaseName  string
 	Client    *kube.Client
 	Namespace string
+	// usedPeers: the spec asked for the shared pods (see Peers), whose
+	// namespace a failure then describes too.
+	usedPeers bool
 }
 
 // New declares a framework for the specs of a container: each spec gets a
@@ -34,6 +37,12 @@ func New(baseName string) *Framework {
 	f := &Framework{BaseName: baseName}
 	ginkgo.BeforeEach(func(ctx ginkgo.SpecContext) {
 		f.Client = client()
+		f.usedPeers = false
+		// The shared pods do not live through disruptive checks, which
+		// run after all others (Serial) and could take their nodes down.
+		if ginkgo.CurrentSpecReport().IsSerial {
+			releasePeers(ctx)
+		}
 		labels := RunLabels()
 		labels[meta.LabelSpec] = sanitize(f.BaseName)
 		ns, err := f.Client.CreateNamespace(ctx, "kubeproof-"+sanitize(f.BaseName), labels, map[string]string{meta.AnnotationOwner: Owner()})
@@ -81,9 +90,21 @@ func (f *Framework) deleteNamespace(ctx context.Context) {
 	// the namespace must go regardless.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	err := f.Client.CoreV1().Namespaces().Delete(ctx, f.Namespace, metav1.DeleteOptions{})
+	deleteNamespace(ctx, f.Client, f.Namespace)
+}
+
+// deleteNamespace deletes a namespace of the run, its pods first and at
+// once (grace period 0): the spec is over, and the namespace controller,
+// which starts about 5 s after the request, then finds no pod to wait
+// for, so the runner's sweep is not held up by their shutdown.
+func deleteNamespace(ctx context.Context, c *kube.Client, ns string) {
+	err := c.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}, metav1.ListOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
-		fmt.Fprintf(ginkgo.GinkgoWriter, "cleanup: delete namespace %s: %v\n", f.Namespace, err)
+		fmt.Fprintf(ginkgo.GinkgoWriter, "cleanup: delete the pods of namespace %s: %v\n", ns, err)
+	}
+	err = c.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		fmt.Fprintf(ginkgo.GinkgoWriter, "cleanup: delete namespace %s: %v\n", ns, err)
 	}
 }
 

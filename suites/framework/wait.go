@@ -25,6 +25,20 @@ const (
 	PodStartTimeout = 2 * time.Minute
 )
 
+// ProbeTimeouts gives the request timeouts of a wait that polls a path
+// until it answers: 250 ms, doubling up to RequestTimeout. Before a new
+// Service is programmed its packets go nowhere, so short first tries end
+// the wait soon after it is; a slow but working path still gets the full
+// RequestTimeout after a few tries.
+func ProbeTimeouts() func() time.Duration {
+	next := 250 * time.Millisecond
+	return func() time.Duration {
+		t := next
+		next = min(2*next, RequestTimeout)
+		return t
+	}
+}
+
 // Poll calls cond at once and then every interval until it holds or
 // timeout passes, and reports whether it held. The caller fails with its
 // own one-line message naming what it last saw (add CutShort(ctx) to it).

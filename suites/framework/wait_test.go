@@ -77,3 +77,17 @@ func TestTrackerUntil(t *testing.T) {
 		t.Fatalf("Until timing out: want a one-line timeout error, got %v", err)
 	}
 }
+
+func TestProbeTimeouts(t *testing.T) {
+	next := ProbeTimeouts()
+	var got []time.Duration
+	for range 6 {
+		got = append(got, next())
+	}
+	want := []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, RequestTimeout, RequestTimeout, RequestTimeout}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("ProbeTimeouts: want %v, got %v", want, got)
+		}
+	}
+}

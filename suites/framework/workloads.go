@@ -24,43 +24,54 @@ import (
 type Server = fixtures.ServerOptions
 
 // StartServers creates the pods, registering their deletion, and waits
-// until all are Ready. The pods are returned in the order given.
+// until all are Ready, following them with a watch (readiness is seen when
+// it happens). The pods are returned in the order given.
 func (f *Framework) StartServers(ctx context.Context, servers ...Server) []*corev1.Pod {
 	ginkgo.GinkgoHelper()
-	for _, s := range servers {
+	pods := WatchPods(ctx, f, "")
+	names := make([]string, len(servers))
+	for i, s := range servers {
 		if s.Image == "" {
 			s.Image = Context.WorkloadImage
 		}
-		Create(ctx, f, f.Pods(), fixtures.ServerPod(s))
+		names[i] = Create(ctx, f, f.Pods(), fixtures.ServerPod(s)).Name
 	}
-	out := make([]*corev1.Pod, len(servers))
-	errs := make([]error, len(servers))
-	var wg sync.WaitGroup
-	for i, s := range servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[i], errs[i] = f.podReady(ctx, s.Name)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			Failf("%v", err)
-		}
+	return waitReady(ctx, pods, names)
+}
+
+// waitReady follows pods until the named ones are all Ready and returns
+// them in that order, failing the spec with one line naming those that
+// are not within PodStartTimeout.
+func waitReady(ctx context.Context, pods *Tracker[*corev1.Pod], names []string) []*corev1.Pod {
+	ginkgo.GinkgoHelper()
+	out, err := podsReady(ctx, pods, names)
+	if err != nil {
+		Failf("%v", err)
 	}
 	return out
 }
 
-// ClientsOn is a client pod pinned to each node, client-0...: a path
-// each node programs on its own (a Service's rules, the route to DNS) is
-// checked from every node, not from wherever one client lands.
-func ClientsOn(nodes []corev1.Node) []Server {
-	out := make([]Server, len(nodes))
-	for i, n := range nodes {
-		out[i] = Server{Name: fmt.Sprintf("client-%d", i), Node: n.Name}
+// podsReady is waitReady returning its one-line failure.
+func podsReady(ctx context.Context, pods *Tracker[*corev1.Pod], names []string) ([]*corev1.Pod, error) {
+	out := make([]*corev1.Pod, len(names))
+	var missing []string
+	_, err := pods.Until(ctx, PodStartTimeout, func(time.Time) bool {
+		missing = missing[:0]
+		for i, name := range names {
+			out[i] = pods.Get(name)
+			switch {
+			case out[i] == nil:
+				missing = append(missing, fmt.Sprintf("pod %s not found", name))
+			case !kube.PodReady(out[i]):
+				missing = append(missing, fmt.Sprintf("%s %s", DescribePod(out[i]), PodState(out[i])))
+			}
+		}
+		return len(missing) == 0
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%d of %d pods: want Ready within %s%s, got %s (%v)", len(missing), len(names), PodStartTimeout, CutShort(ctx), oneLine(strings.Join(missing, "; ")), err)
 	}
-	return out
+	return out, nil
 }
 
 // FromEach runs probe from every pod at once and returns, in the pods'
@@ -99,37 +110,7 @@ func FromEach(ctx context.Context, pods []*corev1.Pod, probe func(ctx context.Co
 // failing the spec with one line if it is not within PodStartTimeout.
 func (f *Framework) WaitPodReady(ctx context.Context, name string) *corev1.Pod {
 	ginkgo.GinkgoHelper()
-	p, err := f.podReady(ctx, name)
-	if err != nil {
-		Failf("%v", err)
-	}
-	return p
-}
-
-// podReady is WaitPodReady returning its one-line failure as an error, so
-// that pods started together can be waited for together.
-func (f *Framework) podReady(ctx context.Context, name string) (*corev1.Pod, error) {
-	var last *corev1.Pod
-	var lastErr error
-	if Poll(ctx, PodStartTimeout, 250*time.Millisecond, func(ctx context.Context) bool {
-		p, err := f.Client.CoreV1().Pods(f.Namespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			lastErr = err
-			return false
-		}
-		last = p
-		return kube.PodReady(p)
-	}) {
-		return last, nil
-	}
-	what, why := fmt.Sprintf("pod %s/%s", f.Namespace, name), "not found"
-	switch {
-	case last != nil:
-		what, why = DescribePod(last), PodState(last)
-	case lastErr != nil:
-		why = lastErr.Error()
-	}
-	return nil, fmt.Errorf("%s: want Ready within %s%s, got %s", what, PodStartTimeout, CutShort(ctx), oneLine(why))
+	return waitReady(ctx, WatchPods(ctx, f, ""), []string{name})[0]
 }
 
 // exec runs the workload binary in a pod and decodes its JSON answer.
@@ -162,11 +143,17 @@ const BatchRate = 100
 // load` and returns the totals: Backends counts the answers' bodies,
 // Errors the failed requests' classes.
 func (f *Framework) HTTPBatch(ctx context.Context, from *corev1.Pod, url string, n int) (wire.Interval, error) {
+	return f.HTTPBatchWithin(ctx, from, url, n, RequestTimeout)
+}
+
+// HTTPBatchWithin is HTTPBatch with each request bounded by timeout (see
+// ProbeTimeouts).
+func (f *Framework) HTTPBatchWithin(ctx context.Context, from *corev1.Pod, url string, n int, timeout time.Duration) (wire.Interval, error) {
 	// The duration is a ceiling: the load ends after its n-th request.
 	d := time.Duration(n)*time.Second/BatchRate + time.Second
 	out, err := f.Client.Exec(ctx, from.Namespace, from.Name, "workload", "/workload", "load",
 		"--url", url, "--rate", strconv.Itoa(BatchRate), "--count", strconv.Itoa(n),
-		"--duration", d.String(), "--interval", d.String(), "--timeout", RequestTimeout.String())
+		"--duration", d.String(), "--interval", d.String(), "--timeout", timeout.String())
 	if err != nil {
 		return wire.Interval{}, fmt.Errorf("%d requests to %s from %s (node %s): %s", n, url, DescribePod(from), nodeOf(from), oneLine(err.Error()))
 	}
@@ -230,6 +217,15 @@ func (f *Framework) ExpectResolves(ctx context.Context, clients []*corev1.Pod, n
 // dead node silently.
 func (f *Framework) SchedulableNodes(ctx context.Context) []corev1.Node {
 	ginkgo.GinkgoHelper()
+	nodes, err := f.schedulableNodes(ctx)
+	if err != nil {
+		Failf("%v", err)
+	}
+	return nodes
+}
+
+// schedulableNodes is SchedulableNodes returning its one-line failure.
+func (f *Framework) schedulableNodes(ctx context.Context) ([]corev1.Node, error) {
 	var out []corev1.Node
 	var unusable []string
 	var listErr error
@@ -239,13 +235,12 @@ func (f *Framework) SchedulableNodes(ctx context.Context) []corev1.Node {
 		out, unusable, listErr = f.usableNodes(ctx)
 		return listErr == nil && len(unusable) == 0
 	}) {
-		return out
+		return out, nil
 	}
 	if listErr != nil {
-		Failf("list nodes: %v%s", listErr, CutShort(ctx))
+		return nil, fmt.Errorf("list nodes: %v%s", listErr, CutShort(ctx))
 	}
-	Failf("want every schedulable node Ready and untainted within %s to run this check on, got unusable: %s%s", ProgramTimeout, strings.Join(unusable, ", "), CutShort(ctx))
-	return nil
+	return nil, fmt.Errorf("want every schedulable node Ready and untainted within %s to run this check on, got unusable: %s%s", ProgramTimeout, strings.Join(unusable, ", "), CutShort(ctx))
 }
 
 // usableNodes sorts the nodes meant to run pods (not cordoned, no taint of

@@ -1,7 +1,6 @@
 package networking
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -24,7 +23,8 @@ var _ = framework.Describe("cluster DNS", contract.AreaNetworking, contract.Area
 		"A ClusterIP Service's name <service>.<namespace>.svc.cluster.local MUST resolve to its ClusterIP from a pod on every schedulable node.",
 		contract.ProfileQuick, contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) {
-			clients := startClients(ctx, f)
+			// The clients are the process's shared pods on every node.
+			clients := f.Peers(ctx, 1).Clients
 			svc := framework.Create(ctx, f, f.Services(), service("web", false))
 			name := fmt.Sprintf("web.%s.svc.cluster.local", f.Namespace)
 			f.ExpectResolves(ctx, clients, name, []string{svc.Spec.ClusterIP}, "the ClusterIP of "+framework.DescribeService(svc), dnsTimeout)
@@ -34,51 +34,52 @@ var _ = framework.Describe("cluster DNS", contract.AreaNetworking, contract.Area
 		"A headless Service's name MUST resolve to the IPs of its ready pods, and only those, from a pod on every schedulable node.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) {
-			pods, clients := startServersAndClients(ctx, f,
-				framework.Server{Name: "web-0", Labels: map[string]string{"app": "web"}},
-				framework.Server{Name: "web-1", Labels: map[string]string{"app": "web"}})
-			framework.Create(ctx, f, f.Services(), service("web", true))
-			name := fmt.Sprintf("web.%s.svc.cluster.local", f.Namespace)
-			f.ExpectResolves(ctx, clients, name, podIPs(pods), "the IPs of "+framework.PodsOnNodes(pods), dnsTimeout)
+			// Its own headless Service over the shared servers, one on every
+			// node, in their namespace.
+			p := f.Peers(ctx, 1)
+			svc := framework.Create(ctx, f, p.Services(f), headless(framework.PeerServerApp))
+			name := fmt.Sprintf("%s.%s.svc.cluster.local", svc.Name, svc.Namespace)
+			f.ExpectResolves(ctx, p.Clients, name, podIPs(p.Servers), "the IPs of "+framework.PodsOnNodes(p.Servers), dnsTimeout)
 		})
 
 	framework.Check("pod hostname and subdomain records",
 		"A pod with hostname H and subdomain S under a headless Service S MUST resolve as H.S.<namespace>.svc.cluster.local to its IP from a pod on every schedulable node.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) {
-			pods, clients := startServersAndClients(ctx, f,
-				framework.Server{Name: "db", Hostname: "db-0", Subdomain: "members", Labels: map[string]string{"app": "members"}})
-			framework.Create(ctx, f, f.Services(), service("members", true))
-			name := fmt.Sprintf("db-0.members.%s.svc.cluster.local", f.Namespace)
-			f.ExpectResolves(ctx, clients, name, podIPs(pods), "the IP of "+framework.PodsOnNodes(pods), dnsTimeout)
+			// The shared servers have hostname server-<i> and subdomain
+			// framework.PeerSubdomain; the Service of that name is this
+			// check's own.
+			p := f.Peers(ctx, 1)
+			s := headless(framework.PeerServerApp)
+			s.GenerateName, s.Name = "", framework.PeerSubdomain
+			svc := framework.Create(ctx, f, p.Services(f), s)
+			pod := p.Servers[len(p.Servers)-1]
+			name := fmt.Sprintf("%s.%s.%s.svc.cluster.local", pod.Spec.Hostname, svc.Name, svc.Namespace)
+			f.ExpectResolves(ctx, p.Clients, name, podIPs([]*corev1.Pod{pod}), "the IP of "+framework.PodsOnNodes([]*corev1.Pod{pod}), dnsTimeout)
 		})
 
 	framework.Check("partial names through search paths",
 		"From a pod on every schedulable node, the short names <service> and <service>.<namespace> MUST resolve through the search path to the Service's ClusterIP.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) {
-			clients := startClients(ctx, f)
-			svc := framework.Create(ctx, f, f.Services(), service("web", false))
-			for _, name := range []string{"web", "web." + f.Namespace, "web." + f.Namespace + ".svc"} {
-				f.ExpectResolves(ctx, clients, name, []string{svc.Spec.ClusterIP}, "the ClusterIP of "+framework.DescribeService(svc), dnsTimeout)
+			// The Service in the shared clients' namespace, so that
+			// their search path applies.
+			p := f.Peers(ctx, 1)
+			s := service("web", false)
+			s.GenerateName, s.Name = "web-", ""
+			svc := framework.Create(ctx, f, p.Services(f), s)
+			for _, name := range []string{svc.Name, svc.Name + "." + svc.Namespace, svc.Name + "." + svc.Namespace + ".svc"} {
+				f.ExpectResolves(ctx, p.Clients, name, []string{svc.Spec.ClusterIP}, "the ClusterIP of "+framework.DescribeService(svc), dnsTimeout)
 			}
 		})
 })
 
-// startClients starts a client on every schedulable node: each node has
-// its own route to the cluster DNS (kube-proxy's rules for its Service).
-func startClients(ctx context.Context, f *framework.Framework) []*corev1.Pod {
-	ginkgo.GinkgoHelper()
-	_, clients := startServersAndClients(ctx, f)
-	return clients
-}
-
-// startServersAndClients starts the servers and a client on every
-// schedulable node, all at once.
-func startServersAndClients(ctx context.Context, f *framework.Framework, servers ...framework.Server) (started, clients []*corev1.Pod) {
-	ginkgo.GinkgoHelper()
-	pods := f.StartServers(ctx, append(servers, framework.ClientsOn(f.RequireNodes(ctx, 1))...)...)
-	return pods[:len(servers)], pods[len(servers):]
+// headless is a headless Service over the pods labelled app=<app>, with a
+// name of its own (web-<random>).
+func headless(app string) *corev1.Service {
+	svc := service(app, true)
+	svc.GenerateName, svc.Name = "web-", ""
+	return svc
 }
 
 func podIPs(pods []*corev1.Pod) []string {

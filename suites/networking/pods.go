@@ -22,19 +22,13 @@ var _ = framework.Describe("pod networking", contract.AreaNetworking, func() {
 		"Two pods on the same node MUST reach each other by pod IP over TCP (HTTP) and UDP.",
 		contract.ProfileQuick, contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) {
-			var servers []framework.Server
-			for i, n := range f.RequireNodes(ctx, 1) {
-				servers = append(servers,
-					framework.Server{Name: fmt.Sprintf("a-%d", i), Node: n.Name},
-					framework.Server{Name: fmt.Sprintf("b-%d", i), Node: n.Name})
-			}
-			pods := f.StartServers(ctx, servers...)
+			p := f.Peers(ctx, 1)
 			var failures []string
-			for i := 0; i < len(pods); i += 2 {
-				failures = append(failures, exchange(ctx, f, pods[i], pods[i+1])...)
+			for i := range p.Nodes {
+				failures = append(failures, exchange(ctx, f, p.Clients[i], p.Servers[i])...)
 			}
 			if len(failures) > 0 {
-				framework.Failf("same-node pod traffic failed for %d of %d checks: %s", len(failures), len(pods), strings.Join(failures, "; "))
+				framework.Failf("same-node pod traffic failed for %d of %d checks: %s", len(failures), 2*len(p.Nodes), strings.Join(failures, "; "))
 			}
 		})
 
@@ -42,18 +36,15 @@ var _ = framework.Describe("pod networking", contract.AreaNetworking, func() {
 		"A pod on any node MUST reach a pod on every other node by pod IP over TCP (HTTP) and UDP, in both directions.",
 		contract.ProfileQuick, contract.ProfileCore, contract.CrossNode,
 		func(ctx ginkgo.SpecContext) {
-			nodes := f.RequireNodes(ctx, 2)
-			var servers []framework.Server
-			for i, n := range nodes {
-				servers = append(servers, framework.Server{Name: fmt.Sprintf("pod-%d", i), Node: n.Name})
-			}
-			pods := f.StartServers(ctx, servers...)
+			// A client on each node to the server on every other node:
+			// every ordered pair of nodes, so both directions.
+			p := f.Peers(ctx, 2)
 			var failures, latencies []string
 			var total float64
 			checks := 0
-			for _, from := range pods {
-				for _, to := range pods {
-					if from == to {
+			for i, from := range p.Clients {
+				for j, to := range p.Servers {
+					if i == j {
 						continue
 					}
 					checks += 2
@@ -77,27 +68,26 @@ var _ = framework.Describe("pod networking", contract.AreaNetworking, func() {
 		"A process in a node's network namespace MUST reach pods on every node, and a pod MUST reach every node's InternalIP.",
 		contract.ProfileCore, contract.CrossNode,
 		func(ctx ginkgo.SpecContext) {
-			nodes := f.RequireNodes(ctx, 2)
+			// The pods are the shared ones; the host-network pods are this
+			// check's own.
+			p := f.Peers(ctx, 2)
 			var servers []framework.Server
-			for i, n := range nodes {
-				servers = append(servers,
-					framework.Server{Name: fmt.Sprintf("pod-%d", i), Node: n.Name},
-					framework.Server{Name: fmt.Sprintf("host-%d", i), Node: n.Name, HostNetwork: true})
+			for i, n := range p.Nodes {
+				servers = append(servers, framework.Server{Name: fmt.Sprintf("host-%d", i), Node: n.Name, HostNetwork: true})
 			}
-			pods := f.StartServers(ctx, servers...)
+			hosts := f.StartServers(ctx, servers...)
 			var failures []string
 			checks := 0
-			for i := 0; i < len(pods); i += 2 {
-				for j := 0; j < len(pods); j += 2 {
-					pod, host := pods[j], pods[i+1]
+			for i, host := range hosts {
+				for j, target := range hosts {
+					pod := p.Servers[j]
 					checks += 2
 					// node -> pod: from the node's network namespace to a pod.
 					if r := f.HTTPGet(ctx, host, framework.PodURL(pod, "/hostname"), framework.RequestTimeout); !r.OK || r.Body != pod.Name {
 						failures = append(failures, fmt.Sprintf("from node %s (host-network pod %s) to %s: %s", host.Spec.NodeName, host.Name, framework.DescribeTarget(pod), r))
 					}
 					// pod -> node: to the node's own address, served on the host network.
-					from := pods[i]
-					target := pods[j+1]
+					from := p.Clients[i]
 					if r := f.HTTPGet(ctx, from, framework.HostURL(target.Status.HostIP, wire.HTTPPort+1000, "/hostname"), framework.RequestTimeout); !r.OK || r.Body != target.Name {
 						failures = append(failures, fmt.Sprintf("from %s to node %s %s (host-network pod %s): %s", framework.DescribePod(from), target.Spec.NodeName, target.Status.HostIP, target.Name, r))
 					}
@@ -112,15 +102,13 @@ var _ = framework.Describe("pod networking", contract.AreaNetworking, func() {
 		"A 4 MiB HTTP response MUST cross from a pod on one node to a pod on another complete (no MTU or fragmentation loss).",
 		contract.ProfileCore, contract.CrossNode,
 		func(ctx ginkgo.SpecContext) {
-			nodes := f.RequireNodes(ctx, 2)
-			pods := f.StartServers(ctx,
-				framework.Server{Name: "sender", Node: nodes[0].Name},
-				framework.Server{Name: "receiver", Node: nodes[1].Name})
+			p := f.Peers(ctx, 2)
+			sender, receiver := p.Servers[0], p.Clients[1]
 			const size = 4 << 20
-			url := framework.PodURL(pods[0], fmt.Sprintf("/bytes?n=%d", size))
-			r := f.HTTPGet(ctx, pods[1], url, 20*time.Second)
+			url := framework.PodURL(sender, fmt.Sprintf("/bytes?n=%d", size))
+			r := f.HTTPGet(ctx, receiver, url, 20*time.Second)
 			if !r.OK || r.Bytes != size {
-				framework.Failf("GET %s from %s to %s: want %d bytes, got %d (%s)", url, framework.DescribePod(pods[1]), framework.DescribeTarget(pods[0]), size, r.Bytes, r)
+				framework.Failf("GET %s from %s to %s: want %d bytes, got %d (%s)", url, framework.DescribePod(receiver), framework.DescribeTarget(sender), size, r.Bytes, r)
 			}
 			framework.Measure("4 MiB cross-node transfer throughput", size/(1<<20)/(r.LatencyMS/1000), "MiB/s")
 		})
@@ -129,12 +117,8 @@ var _ = framework.Describe("pod networking", contract.AreaNetworking, func() {
 		"Every running pod that is not on the host network MUST have an IP no other pod has, inside its node's PodCIDR.",
 		contract.ProfileQuick, contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) {
-			// Our own pods make sure there is something on every node.
-			var servers []framework.Server
-			for i, n := range f.RequireNodes(ctx, 1) {
-				servers = append(servers, framework.Server{Name: fmt.Sprintf("pod-%d", i), Node: n.Name})
-			}
-			f.StartServers(ctx, servers...)
+			// The shared pods make sure there is something on every node.
+			f.Peers(ctx, 1)
 			nodes, err := f.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 			if err != nil {
 				framework.Failf("list nodes: %v", err)

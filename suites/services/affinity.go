@@ -9,15 +9,16 @@ import (
 )
 
 func sessionAffinity(ctx context.Context, f *framework.Framework) {
-	nodes := f.RequireNodes(ctx, 2)
-	backends, client := startBackends(ctx, f, 3, nodes)
-	want := framework.Names(backends)
-	s := service("sticky")
+	// The shared servers, one on each of at least 2 nodes, as backends.
+	p := f.Peers(ctx, 2)
+	s := peerService("sticky")
 	s.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
-	sticky := framework.Create(ctx, f, f.Services(), s)
+	sticky := framework.Create(ctx, f, p.Services(f), s)
 	// The same backends without affinity: the control that shows the
 	// requests would spread if affinity did not hold them.
-	spread := framework.Create(ctx, f, f.Services(), service("spread"))
+	spread := framework.Create(ctx, f, p.Services(f), peerService("spread"))
+	backends, client := p.Servers, p.Clients[0]
+	want := framework.Names(backends)
 	waitHTTP(ctx, f, client, framework.DescribeService(sticky), framework.ServiceURL(sticky, "/hostname"), backends)
 	waitHTTP(ctx, f, client, framework.DescribeService(spread), framework.ServiceURL(spread, "/hostname"), backends)
 

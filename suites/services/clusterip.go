@@ -15,8 +15,10 @@ import (
 )
 
 func clusterIPByIPAndName(ctx context.Context, f *framework.Framework) {
-	backends, clients := startBackendsAndClients(ctx, f, 2)
-	svc := framework.Create(ctx, f, f.Services(), service("web"))
+	// The shared servers behind it, a shared client on every node.
+	p := f.Peers(ctx, 1)
+	svc := framework.Create(ctx, f, p.Services(f), peerService("web"))
+	backends, clients := p.Servers, p.Clients
 	names := framework.Names(backends)
 	// The short name relies on the client's DNS search path, the
 	// name.namespace form on the svc.<domain> search entry.
@@ -48,18 +50,22 @@ const rejectTimeout = 5 * time.Second
 func rejectWithoutEndpoints(ctx context.Context, f *framework.Framework) {
 	// The selector matches one pod, made unready, so the Service has an
 	// endpoint, just no ready one: kube-proxy must not use it.
-	backends, client := startBackends(ctx, f, 1, nil)
-	setReady(ctx, f, client, backends[0], false)
 	svc := framework.Create(ctx, f, f.Services(), service("unready"))
+	backends, client := startBackends(ctx, f, 1)
 	url := framework.ServiceURL(svc, "/hostname")
-	// Until kube-proxy has programmed the reject rule, packets to the
-	// fresh ClusterIP go nowhere and time out.
+	// An answer first: the client's node has programmed the ready
+	// endpoint, so a refusal after the flip comes from the unready one,
+	// not from the reject rule of a Service that had no endpoint yet.
+	waitHTTP(ctx, f, client, framework.DescribeService(svc)+" before its backend turns unready", url, backends)
+	setReady(ctx, f, client, backends[0], false)
+	// Until kube-proxy has dropped the endpoint and programmed the reject
+	// rule, requests are answered.
 	last := wire.Result{Error: "not tried"}
 	if !framework.Poll(ctx, framework.ProgramTimeout, poll, func(ctx context.Context) bool {
 		last = f.HTTPGet(ctx, client, url, framework.RequestTimeout)
 		return last.Error == "refused"
 	}) {
-		framework.Failf("%s whose only backend %s is unready, from %s: want the connection refused within %s of creating it%s, got %s", framework.DescribeService(svc), framework.PodsOnNodes(backends), framework.DescribePod(client), framework.ProgramTimeout, framework.CutShort(ctx), last)
+		framework.Failf("%s whose only backend %s is unready, from %s: want the connection refused within %s of making it unready%s, got %s", framework.DescribeService(svc), framework.PodsOnNodes(backends), framework.DescribePod(client), framework.ProgramTimeout, framework.CutShort(ctx), last)
 	}
 	r := f.HTTPGet(ctx, client, url, rejectTimeout)
 	if r.Error != "refused" || r.LatencyMS >= float64(rejectTimeout.Milliseconds()) {
@@ -71,18 +77,21 @@ func rejectWithoutEndpoints(ctx context.Context, f *framework.Framework) {
 func hairpin(ctx context.Context, f *framework.Framework) {
 	// The pod is its Service's only backend, so every request through
 	// the ClusterIP leaves the pod and must come back into it.
-	pods := f.StartServers(ctx, framework.Server{Name: backendApp, Labels: map[string]string{"app": backendApp}})
-	self := pods[0]
-	svc := framework.Create(ctx, f, f.Services(), service("self"))
-	waitHTTP(ctx, f, self, framework.DescribeService(svc)+" backed only by the client itself", framework.ServiceURL(svc, "/hostname"), pods)
+	p := f.Peers(ctx, 1)
+	self := p.Servers[0]
+	s := peerService("self")
+	s.Spec.Selector = map[string]string{framework.LabelPeer: self.Labels[framework.LabelPeer]}
+	svc := framework.Create(ctx, f, p.Services(f), s)
+	waitHTTP(ctx, f, self, framework.DescribeService(svc)+" backed only by the client itself", framework.ServiceURL(svc, "/hostname"), []*corev1.Pod{self})
 }
 
 func multiPort(ctx context.Context, f *framework.Framework) {
-	backends, client := startBackends(ctx, f, 2, nil)
-	svc := framework.Create(ctx, f, f.Services(), service("multi",
+	p := f.Peers(ctx, 1)
+	svc := framework.Create(ctx, f, p.Services(f), peerService("multi",
 		servicePort("http", corev1.ProtocolTCP, wire.HTTPPort),
 		servicePort("tcp-echo", corev1.ProtocolTCP, wire.TCPPort),
 		servicePort("udp-echo", corev1.ProtocolUDP, wire.UDPPort)))
+	backends, client := p.Servers, p.Clients[0]
 	waitHTTP(ctx, f, client, framework.DescribeService(svc)+" port http", framework.ServiceURL(svc, "/hostname"), backends)
 
 	// kube-proxy programs all ports of a Service at once, so the other

@@ -13,9 +13,9 @@ import (
 )
 
 func endpointsFollowReadiness(ctx context.Context, f *framework.Framework) {
-	backends, client := startBackends(ctx, f, 2, nil)
-	flipped, steady := backends[0], backends[1]
 	svc := framework.Create(ctx, f, f.Services(), service("web"))
+	backends, client := startBackends(ctx, f, 2)
+	flipped, steady := backends[0], backends[1]
 	url := framework.ServiceURL(svc, "/hostname")
 	waitHTTP(ctx, f, client, framework.DescribeService(svc), url, backends)
 	// Watching from before the flip times the change as the API shows it.

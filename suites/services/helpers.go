@@ -39,38 +39,38 @@ func service(name string, ports ...corev1.ServicePort) *corev1.Service {
 	}
 }
 
+// peerService is service over the process's shared servers (one on every
+// node), named name-<random>, to be created in their namespace.
+func peerService(name string, ports ...corev1.ServicePort) *corev1.Service {
+	svc := service(name, ports...)
+	svc.GenerateName, svc.Name = name+"-", ""
+	svc.Spec.Selector = map[string]string{"app": framework.PeerServerApp}
+	return svc
+}
+
 func servicePort(name string, proto corev1.Protocol, port int32) corev1.ServicePort {
 	return corev1.ServicePort{Name: name, Protocol: proto, Port: port, TargetPort: intstr.FromInt32(port)}
 }
 
-// startBackends starts n backends (backend-0...) and a client pod, all
-// at once so that they become ready together. With nodes given, the
-// backends are pinned to them in turn.
-func startBackends(ctx context.Context, f *framework.Framework, n int, nodes []corev1.Node) (backends []*corev1.Pod, client *corev1.Pod) {
+// startBackends starts n backends of the spec's own (backend-0...,
+// labelled app=backend) and returns them with a client: one of the
+// process's shared clients (framework.Peers), which only sends.
+func startBackends(ctx context.Context, f *framework.Framework, n int) (backends []*corev1.Pod, client *corev1.Pod) {
 	ginkgo.GinkgoHelper()
-	backends, clients := startPods(ctx, f, n, nodes, []framework.Server{{Name: "client"}})
+	backends, clients := startBackendsAndClients(ctx, f, n)
 	return backends, clients[0]
 }
 
-// startBackendsAndClients is startBackends with a client on every
-// schedulable node (framework.ClientsOn), for paths each node programs.
+// startBackendsAndClients is startBackends with the shared client on
+// every schedulable node, for paths each node programs.
 func startBackendsAndClients(ctx context.Context, f *framework.Framework, n int) (backends, clients []*corev1.Pod) {
 	ginkgo.GinkgoHelper()
-	return startPods(ctx, f, n, nil, framework.ClientsOn(f.RequireNodes(ctx, 1)))
-}
-
-func startPods(ctx context.Context, f *framework.Framework, n int, nodes []corev1.Node, clients []framework.Server) (backends, started []*corev1.Pod) {
-	ginkgo.GinkgoHelper()
+	clients = f.Peers(ctx, 1).Clients
 	var servers []framework.Server
 	for i := range n {
-		s := framework.Server{Name: fmt.Sprintf("%s-%d", backendApp, i), Labels: map[string]string{"app": backendApp}}
-		if len(nodes) > 0 {
-			s.Node = nodes[i%len(nodes)].Name
-		}
-		servers = append(servers, s)
+		servers = append(servers, framework.Server{Name: fmt.Sprintf("%s-%d", backendApp, i), Labels: map[string]string{"app": backendApp}})
 	}
-	pods := f.StartServers(ctx, append(servers, clients...)...)
-	return pods[:n], pods[n:]
+	return f.StartServers(ctx, servers...), clients
 }
 
 // pollHTTP sends GETs from a pod until one is answered by one of want,
@@ -79,8 +79,9 @@ func pollHTTP(ctx context.Context, f *framework.Framework, from *corev1.Pod, url
 	ginkgo.GinkgoHelper()
 	names := framework.Names(want)
 	last := wire.Result{Error: "not tried"}
+	within := framework.ProbeTimeouts()
 	ok := framework.Poll(ctx, timeout, poll, func(ctx context.Context) bool {
-		last = f.HTTPGet(ctx, from, url, framework.RequestTimeout)
+		last = f.HTTPGet(ctx, from, url, within())
 		return last.OK && slices.Contains(names, last.Body)
 	})
 	return last, ok

@@ -11,11 +11,12 @@ import (
 )
 
 func nodePortOnEveryNode(ctx context.Context, f *framework.Framework) {
-	nodes := f.RequireNodes(ctx, 1)
-	backends, client := startBackends(ctx, f, 2, nil)
-	s := service("nodeport")
+	p := f.Peers(ctx, 1)
+	nodes := p.Nodes
+	s := peerService("nodeport")
 	s.Spec.Type = corev1.ServiceTypeNodePort
-	svc := framework.Create(ctx, f, f.Services(), s)
+	svc := framework.Create(ctx, f, p.Services(f), s)
+	backends, client := p.Servers, p.Clients[0]
 	port := svc.Spec.Ports[0].NodePort
 	// Each node's kube-proxy programs the port on its own, so each node
 	// gets the full wait; all nodes are tried so that one line names

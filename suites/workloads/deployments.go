@@ -10,6 +10,7 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeproof/kubeproof/fixtures"
@@ -24,10 +25,11 @@ const missingImage = "kubeproof.local/not-present:v0"
 
 func rollingUpdateUnderLoad(ctx context.Context, f *framework.Framework) {
 	const replicas = 3
-	// The 5 s drain keeps an old pod answering while its endpoint is
-	// removed on every node: what a preStop delay does for real apps.
+	// The drain keeps an old pod answering while its endpoint is removed
+	// from the client node's rules (until no request has come for 1 s, at
+	// most 10 s): what a preStop delay does for real apps.
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
-		deployment("web", replicas, template("web", 5, version("v1")), rollingUpdate(1, 0)))
+		deployment("web", replicas, template("web", 10, version("v1")), rollingUpdate(1, 0)))
 	svc := framework.Create(ctx, f, f.Services(), fixtures.HTTPService("web"))
 	client := startClient(ctx, f)
 	dw := framework.WatchDeployment(ctx, f, d.Name)
@@ -44,7 +46,7 @@ func rollingUpdateUnderLoad(ctx context.Context, f *framework.Framework) {
 	v2 := updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
 	done := waitRolledOut(ctx, f, dw, v2)
 	framework.Measure("rollout duration", done.Sub(start).Seconds(), "s")
-	// An old pod serves for its 5 s drain after the rollout deleted it; a
+	// An old pod serves for its drain after the rollout deleted it; a
 	// request still sent to it once it has stopped would fail.
 	gone := waitGone(ctx, pods, old, fmt.Sprintf("the old pods of Deployment %s", d.Name))
 	load.stopAfter(ctx, gone, fmt.Sprintf("Deployment %s rolled out and its old pods were gone", d.Name))
@@ -54,7 +56,7 @@ func rollingUpdateUnderLoad(ctx context.Context, f *framework.Framework) {
 	framework.Measure("request latency p50 during the rollout", total.P50MS, "ms")
 	framework.Measure("request latency p99 during the rollout", total.P99MS, "ms")
 	if total.Failed > 0 {
-		framework.Failf("%s from %s during a rolling update of Deployment %s (maxSurge 1, maxUnavailable 0, 5s drain) until its old pods were gone: want 0 failed requests (%d/s), got %d of %d failed: %s (pods now: %s)",
+		framework.Failf("%s from %s during a rolling update of Deployment %s (maxSurge 1, maxUnavailable 0, drain until 1s without requests, at most 10s) until its old pods were gone: want 0 failed requests (%d/s), got %d of %d failed: %s (pods now: %s)",
 			framework.DescribeService(svc), framework.DescribePod(client), d.Name, loadRate, total.Failed, total.OK+total.Failed, strings.Join(load.failures(), "; "), f.PodsNow(ctx, selectorOf("web")))
 	}
 }
@@ -131,17 +133,18 @@ func replicaSets(sets []*appsv1.ReplicaSet) string {
 }
 
 func rollsBack(ctx context.Context, f *framework.Framework) {
-	// The 2 s drain keeps a replaced pod answering while the Service's
-	// rules drop it: the one batch after the v2 pods are gone then judges
-	// the rollback, not how fast kube-proxy caught up.
+	// maxSurge 2: both pods of a revision start at once; the order of a
+	// rollout is what the other checks judge, the revisions are this one's.
+	// The drain keeps a replaced pod answering until the Service's rules
+	// drop it, so that a batch sent meanwhile shows who answers instead of
+	// waiting out requests to a pod that is gone.
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
-		deployment("web", 2, template("web", 2, version("v1")), rollingUpdate(1, 0)))
+		deployment("web", 2, template("web", 5, version("v1")), rollingUpdate(2, 0)))
 	svc := framework.Create(ctx, f, f.Services(), fixtures.HTTPService("web"))
 	client := startClient(ctx, f)
 	dw := framework.WatchDeployment(ctx, f, d.Name)
 	waitRolledOut(ctx, f, dw, d)
 	rev1 := dw.Get(d.Name).Annotations[revisionAnnotation]
-	expectVersion(ctx, f, client, svc, "v1")
 
 	v2 := updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
 	waitRolledOut(ctx, f, dw, v2)
@@ -171,18 +174,8 @@ func rollsBack(ctx context.Context, f *framework.Framework) {
 	if i := slices.IndexFunc(sets, func(rs *appsv1.ReplicaSet) bool { return ptr.Deref(rs.Spec.Replicas, 0) > 0 }); i < 0 || sets[i].Name != v1.Name || len(sets) != 2 {
 		framework.Failf("Deployment %s rolled back to revision %s: want its pods run by ReplicaSet %s again and no third ReplicaSet, got %s", d.Name, rev1, v1.Name, revisions(sets))
 	}
-	// Once the v2 pods are gone, every answer must come from v1.
-	framework.WaitFor(ctx, framework.PodStartTimeout, poll, fmt.Sprintf("Deployment %s rolled back", d.Name), "only its 2 v1 pods",
-		func(ctx context.Context) (bool, string) {
-			pods, err := f.ListPods(ctx, selectorOf("web"))
-			ok := err == nil && len(pods) == 2 && allReady(pods) && !slices.ContainsFunc(pods, func(p *corev1.Pod) bool { return envOf(p, "VERSION") != "v1" })
-			return ok, fmt.Sprintf("%s (%v)", framework.DescribePods(pods), err)
-		})
-	url := framework.ServiceURL(svc, "/env?name=VERSION")
-	got, err := batch(ctx, f, client, url, 20)
-	if err != nil || got.Failed > 0 || got.OK == 0 || got.Backends["v1"] != got.OK {
-		framework.Failf("%s from %s after rolling Deployment %s back to v1: want every answer of /env?name=VERSION to be v1, got %s (%v; pods now: %s)", framework.DescribeService(svc), framework.DescribePod(client), d.Name, versions(got), err, f.PodsNow(ctx, selectorOf("web")))
-	}
+	// Every answer must come from v1 once the Service's rules caught up.
+	expectVersion(ctx, f, client, svc, "v1")
 }
 
 // expectVersion waits until a batch of requests through the Service is
@@ -191,9 +184,10 @@ func rollsBack(ctx context.Context, f *framework.Framework) {
 func expectVersion(ctx context.Context, f *framework.Framework, from *corev1.Pod, svc *corev1.Service, want string) {
 	ginkgo.GinkgoHelper()
 	url := framework.ServiceURL(svc, "/env?name=VERSION")
+	within := framework.ProbeTimeouts()
 	framework.WaitFor(ctx, framework.ProgramTimeout, poll, fmt.Sprintf("%s from %s", framework.DescribeService(svc), framework.DescribePod(from)), "every answer of /env?name=VERSION to be "+want,
 		func(ctx context.Context) (bool, string) {
-			got, err := batch(ctx, f, from, url, 20)
+			got, err := f.HTTPBatchWithin(ctx, from, url, 20, within())
 			ok := err == nil && got.Failed == 0 && got.OK > 0 && got.Backends[want] == got.OK
 			if ok {
 				return true, ""
@@ -220,9 +214,14 @@ func revisions(sets []*appsv1.ReplicaSet) string {
 	return strings.Join(parts, ", ")
 }
 
+// pauseHold is how long a paused Deployment must keep its ReplicaSets
+// after the controller observed the change.
+const pauseHold = time.Second
+
 func pausesAndResumes(ctx context.Context, f *framework.Framework) {
+	// maxSurge 2: once resumed, both new pods start at once.
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
-		deployment("web", 2, template("web", 0, version("v1")), rollingUpdate(1, 0)))
+		deployment("web", 2, template("web", 0, version("v1")), rollingUpdate(2, 0)))
 	dw := framework.WatchDeployment(ctx, f, d.Name)
 	waitRolledOut(ctx, f, dw, d)
 	before, err := ownedReplicaSets(ctx, f, d)
@@ -232,18 +231,31 @@ func pausesAndResumes(ctx context.Context, f *framework.Framework) {
 
 	updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { d.Spec.Paused = true })
 	changed := updateDeployment(ctx, f, d.Name, func(d *appsv1.Deployment) { setVersion(&d.Spec.Template, "v2") })
+	// The controller has judged the change once it reports the new
+	// generation observed (its status update ends a sync); no new
+	// ReplicaSet then, nor during a second after, is the evidence.
 	var sets []*appsv1.ReplicaSet
-	if !framework.Consistently(ctx, 3*time.Second, poll, func(ctx context.Context) bool {
+	var observed time.Time
+	var now *appsv1.Deployment
+	created := false
+	held := framework.Poll(ctx, framework.ProgramTimeout, poll, func(ctx context.Context) bool {
 		sets, err = ownedReplicaSets(ctx, f, d)
-		return err == nil && slices.Equal(framework.Names(sets), framework.Names(before))
-	}) {
-		framework.Failf("Deployment %s paused, then its template changed: want no new ReplicaSet for 3s%s, got %s (%v)", d.Name, framework.CutShort(ctx), revisions(sets), err)
-	}
-	// The controller did see the change while paused: it is not just slow.
-	if _, err := dw.Until(ctx, framework.ProgramTimeout, func(time.Time) bool {
-		return dw.Get(d.Name).Status.ObservedGeneration >= changed.Generation
-	}); err != nil {
-		framework.Failf("Deployment %s paused: want generation %d observed within %s, got %s (%v)", d.Name, changed.Generation, framework.ProgramTimeout, deploymentStatus(dw.Get(d.Name)), err)
+		if err == nil && !slices.Equal(framework.Names(sets), framework.Names(before)) {
+			created = true
+			return true
+		}
+		if observed.IsZero() {
+			if now, err = f.Client.AppsV1().Deployments(f.Namespace).Get(ctx, d.Name, metav1.GetOptions{}); err == nil && now.Status.ObservedGeneration >= changed.Generation {
+				observed = time.Now()
+			}
+		}
+		return !observed.IsZero() && time.Since(observed) >= pauseHold
+	})
+	switch {
+	case created:
+		framework.Failf("Deployment %s paused, then its template changed: want no new ReplicaSet, got %s", d.Name, revisions(sets))
+	case !held:
+		framework.Failf("Deployment %s paused: want generation %d observed within %s and no new ReplicaSet for %s after, got %s, ReplicaSets %s (%v)%s", d.Name, changed.Generation, framework.ProgramTimeout, pauseHold, deploymentStatus(now), revisions(sets), err, framework.CutShort(ctx))
 	}
 
 	resumed := time.Now()

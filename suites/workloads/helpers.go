@@ -27,6 +27,10 @@ const (
 	// (framework.PodStartTimeout each, at worst) one after another.
 	rolloutTimeout = 3 * time.Minute
 	poll           = 250 * time.Millisecond
+	// drainQuiet ends a drain: under the load (80 requests/s over at most
+	// 5 pods) a pod still in the Service's rules gets a request every
+	// 60 ms or so, so a second without one means the rules dropped it.
+	drainQuiet = time.Second
 	// revisionAnnotation is where the Deployment controller numbers revisions.
 	revisionAnnotation = "deployment.kubernetes.io/revision"
 )
@@ -34,8 +38,15 @@ const (
 // template is a pod template for app: the hardened, never-pulling workload
 // server of fixtures.ServerPod, with drain seconds of serving after SIGTERM
 // and the run's labels so that a cleanup finds its pods.
+// template is a pod template running the workload server; a drain of
+// n > 0 seconds keeps a stopping pod answering while requests still come,
+// for at most n seconds: it stops once none has come for drainQuiet.
 func template(app string, drain int, env ...corev1.EnvVar) corev1.PodTemplateSpec {
-	spec := fixtures.ServerPod(fixtures.ServerOptions{Image: framework.Context.WorkloadImage, ShutdownDelay: drain}).Spec
+	o := fixtures.ServerOptions{Image: framework.Context.WorkloadImage, ShutdownDelay: drain}
+	if drain > 0 {
+		o.ShutdownQuiet = drainQuiet
+	}
+	spec := fixtures.ServerPod(o).Spec
 	spec.Containers[0].Env = append(spec.Containers[0].Env, env...)
 	labels := framework.RunLabels()
 	labels["app"] = app
@@ -91,11 +102,14 @@ func rollingUpdate(maxSurge, maxUnavailable int) appsv1.DeploymentStrategy {
 	}
 }
 
-// startClient starts the pod that sends traffic; it carries no app label,
-// so no Service selects it.
+// startClient gives the pod that sends traffic: one of the process's
+// shared clients (framework.Peers), which only sends, in a namespace of
+// its own, so no Service of the spec selects it. It reaches the spec's
+// Services by ClusterIP. Call it after creating the workload: the shared
+// pods of the process start (once) while the workload's do.
 func startClient(ctx context.Context, f *framework.Framework) *corev1.Pod {
 	ginkgo.GinkgoHelper()
-	return f.StartServers(ctx, framework.Server{Name: "client"})[0]
+	return f.Peers(ctx, 1).Clients[0]
 }
 
 // waitGone follows the pods until none of these (by UID) is left, their
@@ -123,9 +137,10 @@ func waitGone(ctx context.Context, pods *framework.Tracker[*corev1.Pod], gone []
 func waitServiceAnswers(ctx context.Context, f *framework.Framework, from *corev1.Pod, svc *corev1.Service) {
 	ginkgo.GinkgoHelper()
 	url := framework.ServiceURL(svc, "/hostname")
+	within := framework.ProbeTimeouts()
 	framework.WaitFor(ctx, framework.ProgramTimeout, poll, fmt.Sprintf("%s from %s", framework.DescribeService(svc), framework.DescribePod(from)), "HTTP 200",
 		func(ctx context.Context) (bool, string) {
-			r := f.HTTPGet(ctx, from, url, framework.RequestTimeout)
+			r := f.HTTPGet(ctx, from, url, within())
 			if r.OK {
 				return true, ""
 			}

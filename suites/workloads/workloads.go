@@ -38,7 +38,7 @@ var _ = framework.Describe("Deployment rollouts", contract.AreaWorkloads, func()
 	f := framework.New("deployments")
 
 	framework.Check("a rolling update under load drops no request",
-		"A rolling update (maxSurge 1, maxUnavailable 0) of a Deployment whose pods drain for 5s on SIGTERM MUST complete without a single failed request through its Service (80 requests/s, from before the update until the old pods are gone).",
+		"A rolling update (maxSurge 1, maxUnavailable 0) of a Deployment whose pods drain on SIGTERM (serving until no request has come for 1s, at most 10s) MUST complete without a single failed request through its Service (80 requests/s, from before the update until the old pods are gone).",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { rollingUpdateUnderLoad(ctx, f) })
 

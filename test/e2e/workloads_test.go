@@ -49,7 +49,9 @@ func TestSelfHealingFailsWithoutControllerManager(t *testing.T) {
 	// The moment the Service has all three pods as ready endpoints, the
 	// spec is about to delete one: freeze the controller manager then.
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
-		nss, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: "kubeproof.io/run-id=" + runID})
+		// The spec's own namespace: the run also has one for the pods its
+		// checks share.
+		nss, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: "kubeproof.io/run-id=" + runID + ",kubeproof.io/spec=replicasets"})
 		if err != nil || len(nss.Items) == 0 {
 			return false, nil
 		}
