@@ -19,8 +19,8 @@ import (
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
-// missingImage can never run: no registry serves it and the template's
-// imagePullPolicy is Never.
+// missingImage can never run: no registry serves kubeproof.local, and with
+// a side-loaded workload image the template does not even try to pull.
 const missingImage = "kubeproof.local/not-present:v0"
 
 func rollingUpdateUnderLoad(ctx context.Context, f *framework.Framework) {

@@ -1,11 +1,15 @@
-// Package image is the `kubeproof image` command: build the node image.
+// Package image is the `kubeproof image` command: build the node image,
+// publish the workload image.
 package image
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeproof/kubeproof/fixtures/workloadimage"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 	"github.com/kubeproof/kubeproof/internal/paths"
 	"github.com/kubeproof/kubeproof/nodeimage"
@@ -52,6 +56,33 @@ func New() *cobra.Command {
 		},
 	}
 	tag.Flags().StringVar(&o.KubernetesVersion, "kubernetes-version", nodeimage.DefaultKubernetesVersion, "Kubernetes version")
-	cmd.AddCommand(build, tag)
+	cmd.AddCommand(build, tag, push())
+	return cmd
+}
+
+func push() *cobra.Command {
+	var o workloadimage.PushOptions
+	cmd := &cobra.Command{
+		Use:   "push REGISTRY/REPO[:TAG]",
+		Short: "Build the workload image for every platform and push it as one multi-platform index; prints its digest",
+		Long: `Build the workload image (the pods of every check and the kubelet-freeze fault run it)
+for each platform and push the images as one index, so that clusters kubeproof cannot
+side-load into (managed, on-prem) pull it: then run with --workload-image REPO@DIGEST.
+Credentials come from the Docker configuration (docker login, credential helpers).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			p, err := workloadimage.Push(c.Context(), args[0], o)
+			if errors.Is(err, workloadimage.ErrBadReference) {
+				return exitcode.UsageError(err)
+			}
+			if err != nil {
+				return exitcode.EnvironmentError(err)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "%s (%s)\n", p.Ref, strings.Join(p.Platforms, ", "))
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&o.Platforms, "platform", workloadimage.Platforms, "platforms to build, linux/ARCH")
+	cmd.Flags().BoolVar(&o.Insecure, "insecure", false, "allow a registry over plain HTTP or with a certificate that does not verify")
 	return cmd
 }
