@@ -29,6 +29,9 @@ type Options struct {
 	Timeout     time.Duration
 
 	OutputDir string
+	// InsecureRegistry: the registry of --workload-image speaks plain HTTP
+	// (or has a certificate that does not verify).
+	InsecureRegistry bool
 }
 
 // validate checks flags that need no cluster; its errors are usage errors.

@@ -35,6 +35,18 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	if err := o.validate(); err != nil {
 		return nil, exitcode.UsageError(err)
 	}
+	// A workload image from a registry runs by digest: the same image in
+	// every pod, and the results say which.
+	if o.WorkloadImage != "" {
+		resolved, err := workloadimage.Resolve(ctx, o.WorkloadImage, o.InsecureRegistry)
+		if errors.Is(err, workloadimage.ErrBadReference) {
+			return nil, exitcode.UsageError(err)
+		}
+		if err != nil {
+			return nil, exitcode.EnvironmentError(err)
+		}
+		o.WorkloadImage = resolved
+	}
 	run := &results.Run{SchemaVersion: results.SchemaVersion, RunID: o.RunID, KubeproofVersion: version.Version, Profile: o.Profile, Focus: o.Focus, StartedAt: time.Now().UTC()}
 
 	useKind := o.Kind || (o.Kubeconfig == "" && o.Context == "" && !kubeconfigAvailable())

@@ -43,5 +43,6 @@ Labels for --label-filter: ` + contract.LabelNames(),
 	f.IntVar(&o.Procs, "procs", 2, "parallel spec processes for non-disruptive checks")
 	f.DurationVar(&o.Timeout, "timeout", time.Hour, "bound for the whole run of the suites")
 	f.StringVar(&o.OutputDir, "output-dir", "", "where results.json, junit.xml and logs go (default ./kubeproof-results/RUN-ID)")
+	f.BoolVar(&o.InsecureRegistry, "insecure-registry", false, "the registry of --workload-image speaks plain HTTP (its digest is looked up there)")
 	return c
 }
