@@ -8,12 +8,15 @@ import (
 	"time"
 
 	authv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubeproof/kubeproof/internal/clusterlock"
+	"github.com/kubeproof/kubeproof/internal/exitcode"
 	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/suites/contract"
 )
 
 // ErrUnusable marks a cluster the run cannot use (exit code 3).
@@ -121,4 +124,21 @@ func preflight(ctx context.Context, c *kube.Client) (version string, err error) 
 
 func oneLine(err error) string {
 	return strings.ReplaceAll(err.Error(), "\n", " ")
+}
+
+// checkPullSecret makes sure --image-pull-secret names a registry Secret
+// this identity can read, before anything is created.
+func checkPullSecret(ctx context.Context, c *kube.Client, ref string) error {
+	if ref == "" {
+		return nil
+	}
+	ns, name := contract.SplitPullSecret(ref)
+	s, err := c.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return exitcode.EnvironmentError(fmt.Errorf("--image-pull-secret %s/%s: %v: create it (kubectl create secret docker-registry %s -n %s ...) or name another", ns, name, oneLine(err), name, ns))
+	}
+	if s.Type != corev1.SecretTypeDockerConfigJson && s.Type != corev1.SecretTypeDockercfg {
+		return exitcode.UsageError(fmt.Errorf("--image-pull-secret %s/%s has type %s: want %s (kubectl create secret docker-registry)", ns, name, s.Type, corev1.SecretTypeDockerConfigJson))
+	}
+	return nil
 }

@@ -91,6 +91,9 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	if err != nil {
 		return nil, exitcode.EnvironmentError(err)
 	}
+	if err := checkPullSecret(ctx, client, o.ImagePullSecret); err != nil {
+		return nil, err
+	}
 	// One run at a time per cluster, from before anything is created until
 	// the sweep is done (deferred calls run after it).
 	lease, tookOver, err := clusterlock.Acquire(ctx, client, o.RunID)

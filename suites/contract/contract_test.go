@@ -8,7 +8,7 @@ import (
 
 func TestSettingsRoundTrip(t *testing.T) {
 	want := Settings{
-		Cluster: Cluster{Kubeconfig: "/tmp/a b/kubeconfig", Context: "kind-x"}, RunID: "r1", WorkloadImage: "reg:5000/w@sha256:ab",
+		Cluster: Cluster{Kubeconfig: "/tmp/a b/kubeconfig", Context: "kind-x"}, RunID: "r1", WorkloadImage: "reg:5000/w@sha256:ab", ImagePullSecret: "ci/pull",
 		ProgressFile: "/tmp/p.jsonl", KindCluster: "x", AllowDisruptive: true, AllowPrivilegedPods: true, RunnerPID: 4242,
 	}
 	var got Settings
@@ -23,7 +23,7 @@ func TestSettingsRoundTrip(t *testing.T) {
 	// Every field is a flag: a new field without one would not reach the suites.
 	n := 0
 	fs.VisitAll(func(*flag.Flag) { n++ })
-	if n != len(want.settingFlags()) || n != 10 {
+	if n != len(want.settingFlags()) || n != 11 {
 		t.Errorf("%d flags registered for %d settings; a new setting needs its flag", n, len(want.settingFlags()))
 	}
 }

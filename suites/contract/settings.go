@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 )
 
 // Settings is what the runner hands the suites, and what a person running
@@ -19,6 +20,10 @@ type Settings struct {
 	// WorkloadImage is the test workload; empty means build it here and
 	// side-load it into the kind cluster.
 	WorkloadImage string
+	// ImagePullSecret is [NAMESPACE/]NAME of a registry Secret for the
+	// workload image: copied into every namespace the run creates and
+	// named in every pod that runs the image.
+	ImagePullSecret string
 	// ProgressFile receives one ProgressEvent line per finished spec.
 	ProgressFile string
 	// KindCluster names the kind cluster under test, if it is one.
@@ -65,6 +70,7 @@ func (s *Settings) settingFlags() []setting {
 	return append(s.Cluster.settingFlags(), []setting{
 		{"run-id", "KUBEPROOF_RUN_ID", "run ID that labels every object the run creates (default: kubeproof run, a timestamp; plain ginkgo, from the random seed)", &s.RunID},
 		{"workload-image", "KUBEPROOF_WORKLOAD_IMAGE", "workload image in a registry the nodes can pull from (default: built here and side-loaded into the kind cluster)", &s.WorkloadImage},
+		{"image-pull-secret", "KUBEPROOF_IMAGE_PULL_SECRET", "[NAMESPACE/]NAME (default namespace: default) of the Secret (kubernetes.io/dockerconfigjson) that lets the nodes pull --workload-image: copied into every namespace the run creates, named in every pod", &s.ImagePullSecret},
 		{"progress-file", "KUBEPROOF_PROGRESS_FILE", "append one JSON line per finished check here", &s.ProgressFile},
 		{"kind-cluster", "KUBEPROOF_KIND_CLUSTER", "name of the kind cluster under test (enables node-level faults and image side-loading)", &s.KindCluster},
 		{"allow-disruptive", "KUBEPROOF_ALLOW_DISRUPTIVE", "consent to disruptive checks (node faults) on a cluster kubeproof did not create", &s.AllowDisruptive},
@@ -117,4 +123,13 @@ func (s Settings) Args() []string {
 		}
 	}
 	return args
+}
+
+// SplitPullSecret reads --image-pull-secret: [NAMESPACE/]NAME, the
+// namespace "default" when none is given.
+func SplitPullSecret(ref string) (ns, name string) {
+	if ns, name, ok := strings.Cut(ref, "/"); ok {
+		return ns, name
+	}
+	return "default", ref
 }

@@ -51,6 +51,9 @@ func New(baseName string) *Framework {
 		}
 		f.Namespace = ns
 		ginkgo.DeferCleanup(f.deleteNamespace)
+		if err := copyPullSecret(ctx, f.Client, ns); err != nil {
+			Failf("%v", err)
+		}
 		// Registered after the namespace cleanup, so it runs before it.
 		ginkgo.DeferCleanup(f.dumpOnFailure)
 	})

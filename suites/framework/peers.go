@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubeproof/kubeproof/fixtures"
 	"github.com/kubeproof/kubeproof/fixtures/meta"
 )
 
@@ -112,6 +111,9 @@ func createPeers(ctx context.Context, f *Framework) (*Peers, error) {
 		return nil, err
 	}
 	peersNamespace = ns
+	if err := copyPullSecret(ctx, f.Client, ns); err != nil {
+		return nil, err
+	}
 	tracker := Follow(ctx, "pods of namespace "+ns, f.Client.CoreV1().Pods(ns), metav1.ListOptions{},
 		func(l *corev1.PodList) []*corev1.Pod { return Ptrs(l.Items) })
 	var names []string
@@ -121,8 +123,7 @@ func createPeers(ctx context.Context, f *Framework) (*Peers, error) {
 			{Name: server, Node: n.Name, Hostname: server, Subdomain: PeerSubdomain, Labels: map[string]string{"app": PeerServerApp, LabelPeer: server}},
 			{Name: fmt.Sprintf("client-%d", i), Node: n.Name},
 		} {
-			s.Image = Context.WorkloadImage
-			pod := fixtures.ServerPod(s)
+			pod := ServerPod(s)
 			for k, v := range RunLabels() {
 				pod.Labels[k] = v
 			}

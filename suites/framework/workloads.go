@@ -31,10 +31,7 @@ func (f *Framework) StartServers(ctx context.Context, servers ...Server) []*core
 	pods := WatchPods(ctx, f, "")
 	names := make([]string, len(servers))
 	for i, s := range servers {
-		if s.Image == "" {
-			s.Image = Context.WorkloadImage
-		}
-		names[i] = Create(ctx, f, f.Pods(), fixtures.ServerPod(s)).Name
+		names[i] = Create(ctx, f, f.Pods(), ServerPod(s)).Name
 	}
 	return waitReady(ctx, pods, names)
 }

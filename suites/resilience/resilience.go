@@ -313,7 +313,7 @@ func pickNodes(ctx context.Context, f *framework.Framework, schedulable []corev1
 // webDeployment spreads the app over the nodes; shutdownDelay (seconds)
 // keeps an evicted pod answering while its endpoint is withdrawn.
 func webDeployment(replicas int32, shutdownDelay int) *appsv1.Deployment {
-	pod := fixtures.ServerPod(fixtures.ServerOptions{Name: app, Image: framework.Context.WorkloadImage, ShutdownDelay: shutdownDelay})
+	pod := framework.ServerPod(framework.Server{Name: app, ShutdownDelay: shutdownDelay})
 	pod.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{
 		MaxSkew: 1, TopologyKey: corev1.LabelHostname, WhenUnsatisfiable: corev1.ScheduleAnyway,
 		LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}},
@@ -333,7 +333,7 @@ func webDeployment(replicas int32, shutdownDelay int) *appsv1.Deployment {
 // trafficPod sends requests through the Service for as long as the longest
 // scenario can take, printing one JSON line per second to its log.
 func trafficPod(node string) *corev1.Pod {
-	p := fixtures.ServerPod(fixtures.ServerOptions{Name: "traffic", Image: framework.Context.WorkloadImage, Node: node, NoReadinessProbe: true})
+	p := framework.ServerPod(framework.Server{Name: "traffic", Node: node, NoReadinessProbe: true})
 	p.Spec.Containers[0].Args = []string{"load", "--url", framework.HostURL(app, wire.HTTPPort, "/hostname"),
 		fmt.Sprintf("--rate=%d", trafficRate), "--duration=30m", "--interval=1s", "--timeout=1s"}
 	p.Spec.Containers[0].Ports = nil

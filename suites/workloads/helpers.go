@@ -16,7 +16,6 @@ import (
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
-	"github.com/kubeproof/kubeproof/fixtures"
 	"github.com/kubeproof/kubeproof/fixtures/wire"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/suites/framework"
@@ -35,18 +34,17 @@ const (
 	revisionAnnotation = "deployment.kubernetes.io/revision"
 )
 
-// template is a pod template for app: the hardened, never-pulling workload
-// server of fixtures.ServerPod, with drain seconds of serving after SIGTERM
-// and the run's labels so that a cleanup finds its pods.
-// template is a pod template running the workload server; a drain of
-// n > 0 seconds keeps a stopping pod answering while requests still come,
-// for at most n seconds: it stops once none has come for drainQuiet.
+// template is a pod template for app: the hardened workload server of
+// framework.ServerPod with the run's labels, so that a cleanup finds its
+// pods. A drain of n > 0 seconds keeps a stopping pod answering while
+// requests still come, for at most n seconds: it stops once none has come
+// for drainQuiet.
 func template(app string, drain int, env ...corev1.EnvVar) corev1.PodTemplateSpec {
-	o := fixtures.ServerOptions{Image: framework.Context.WorkloadImage, ShutdownDelay: drain}
+	o := framework.Server{ShutdownDelay: drain}
 	if drain > 0 {
 		o.ShutdownQuiet = drainQuiet
 	}
-	spec := fixtures.ServerPod(o).Spec
+	spec := framework.ServerPod(o).Spec
 	spec.Containers[0].Env = append(spec.Containers[0].Env, env...)
 	labels := framework.RunLabels()
 	labels["app"] = app

@@ -1,0 +1,169 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/kubeproof/kubeproof/internal/paths"
+)
+
+// The CNCF Distribution registry, built from the Go module proxy once per
+// version and kept in kubeproof's cache.
+const distribution = "github.com/distribution/distribution/v3/cmd/registry@v3.1.2"
+
+// workloadImageFromRegistry: the workload image pushed with `kubeproof
+// image push` to a Distribution registry on this machine (plain HTTP),
+// from which the nodes' containerd pulls. A run given the image by tag
+// resolves it to the digest the push printed, its pods pull it, and its
+// checks pass; a tag the registry lacks ends the run at once, exit 3,
+// naming the image.
+func workloadImageFromRegistry(t *testing.T, kubeconfig, cluster string) {
+	nodes := kindNodes(t, cluster)
+	reg := startRegistry(t, nodes[0])
+	// Each node's containerd pulls from it over plain HTTP; the running
+	// containers outlive the restart.
+	mirror := fmt.Sprintf("\n[plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.%q]\n  endpoint = [\"http://%s\"]\n", reg, reg)
+	for _, n := range nodes {
+		script := fmt.Sprintf("printf '%%s' '%s' >> /etc/containerd/config.toml && systemctl restart containerd", mirror)
+		if out, err := exec.Command("docker", "exec", n, "sh", "-c", script).CombinedOutput(); err != nil {
+			t.Fatalf("point containerd on %s at %s: %v: %s", n, reg, err, out)
+		}
+	}
+	for _, n := range nodes {
+		if err := wait.PollUntilContextTimeout(context.Background(), 500*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+			return exec.Command("docker", "exec", n, "crictl", "info").Run() == nil, nil
+		}); err != nil {
+			t.Fatalf("containerd on %s did not come back within 1m of its restart", n)
+		}
+	}
+
+	ref := reg + "/kubeproof/workload:e2e"
+	out, err := exec.Command(kubeproofBin(t), "image", "push", ref, "--insecure").CombinedOutput()
+	t.Logf("kubeproof image push %s --insecure:\n%s", ref, out)
+	if err != nil {
+		t.Fatalf("image push: %v", err)
+	}
+	pushed := strings.Fields(string(out))[0]
+	if !strings.HasPrefix(pushed, reg+"/kubeproof/workload@sha256:") || !strings.Contains(string(out), "linux/amd64, linux/arm64") {
+		t.Fatalf("image push: want REPO@sha256:... (linux/amd64, linux/arm64), got %q", out)
+	}
+
+	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--workload-image", ref, "--insecure-registry",
+		"--profile", "quick", "--label-filter", "area:networking || area:workloads")
+	if code != 0 {
+		t.Fatalf("want the quick checks to pass with the pulled workload image, exit %d", code)
+	}
+	if run.Cluster.WorkloadImage != pushed {
+		t.Errorf("results: want the workload image recorded by the digest the push printed, %s, got %q", pushed, run.Cluster.WorkloadImage)
+	}
+	// The pods ran what the nodes pulled from the registry, not a side-load.
+	pulled := 0
+	for _, n := range nodes {
+		out, _ := exec.Command("docker", "exec", n, "ctr", "-n", "k8s.io", "images", "ls", "-q", "name=="+pushed).Output()
+		if strings.TrimSpace(string(out)) == pushed {
+			pulled++
+		}
+	}
+	if pulled == 0 {
+		t.Errorf("no node holds %s: the pods did not pull it", pushed)
+	}
+
+	start := time.Now()
+	missing := reg + "/kubeproof/workload:missing"
+	code, _, said := kubeproofRun(t, "--kubeconfig", kubeconfig, "--workload-image", missing, "--insecure-registry", "--profile", "quick")
+	lines := strings.Split(strings.TrimSpace(said), "\n")
+	if code != 3 || len(lines) != 1 || !strings.Contains(lines[0], missing) || time.Since(start) > 30*time.Second {
+		t.Errorf("a tag the registry lacks: want exit 3 within seconds and one line naming %s, got exit %d after %.1fs: %q", missing, code, time.Since(start).Seconds(), said)
+	}
+}
+
+// startRegistry runs a Distribution registry on this machine for the rest
+// of the test, on the address the nodes reach this machine by (their
+// default gateway, the Docker network's), and returns that HOST:PORT.
+func startRegistry(t *testing.T, node string) string {
+	t.Helper()
+	route, err := exec.Command("docker", "exec", node, "ip", "-4", "route", "show", "default").Output()
+	f := strings.Fields(string(route))
+	if err != nil || len(f) < 3 || f[0] != "default" || f[1] != "via" {
+		t.Fatalf("the default route of node %s: %q (%v)", node, route, err)
+	}
+	l, err := net.Listen("tcp", f[2]+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cfg := filepath.Join(t.TempDir(), "config.yml")
+	if err := os.WriteFile(cfg, []byte("version: 0.1\nlog:\n  level: warn\nstorage:\n  inmemory: {}\nhttp:\n  addr: "+addr+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(registryBinary(t), "serve", cfg)
+	log, err := os.Create(filepath.Join(t.TempDir(), "registry.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	if err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil, nil
+	}); err != nil {
+		b, _ := os.ReadFile(log.Name())
+		t.Fatalf("registry on %s did not listen within 30s: %s", addr, b)
+	}
+	return addr
+}
+
+// registryBinary builds the Distribution registry once per version.
+func registryBinary(t *testing.T) string {
+	t.Helper()
+	version := distribution[strings.LastIndex(distribution, "@")+1:]
+	bin := filepath.Join(paths.CacheDir(), "tools", "registry-"+version)
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	gobin := t.TempDir()
+	cmd := exec.Command("go", "install", distribution)
+	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the Distribution registry (%s): %v: %s", distribution, err, out)
+	}
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(gobin, "registry"), bin); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// kindNodes lists the node containers of a kind cluster.
+func kindNodes(t *testing.T, cluster string) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "--filter", "label=io.x-k8s.kind.cluster="+cluster, "--format", "{{.Names}}").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := strings.Fields(string(out))
+	if len(nodes) == 0 {
+		t.Fatalf("kind cluster %s has no nodes", cluster)
+	}
+	return nodes
+}
