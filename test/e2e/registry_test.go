@@ -42,7 +42,7 @@ func workloadImageFromRegistry(t *testing.T, kubeconfig, cluster string) {
 	}
 	for _, n := range nodes {
 		if err := wait.PollUntilContextTimeout(context.Background(), 500*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-			return exec.Command("docker", "exec", n, "crictl", "info").Run() == nil, nil
+			return exec.Command("docker", "exec", n, "ctr", "version").Run() == nil, nil
 		}); err != nil {
 			t.Fatalf("containerd on %s did not come back within 1m of its restart", n)
 		}
