@@ -16,7 +16,6 @@ import (
 	"github.com/kubeproof/kubeproof/internal/clusterlock"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 	"github.com/kubeproof/kubeproof/internal/kube"
-	"github.com/kubeproof/kubeproof/suites/contract"
 )
 
 // ErrUnusable marks a cluster the run cannot use (exit code 3).
@@ -132,7 +131,7 @@ func checkPullSecret(ctx context.Context, c *kube.Client, ref string) error {
 	if ref == "" {
 		return nil
 	}
-	ns, name := contract.SplitPullSecret(ref)
+	ns, name := kube.SplitSecretRef(ref)
 	s, err := c.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return exitcode.EnvironmentError(fmt.Errorf("--image-pull-secret %s/%s: %v: create it (kubectl create secret docker-registry %s -n %s ...) or name another", ns, name, oneLine(err), name, ns))

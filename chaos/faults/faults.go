@@ -49,6 +49,8 @@ type Request struct {
 	AllowPrivilegedPods bool
 	Image               string
 	For                 time.Duration
+	// PullSecret ([NAMESPACE/]NAME) lets the pod pull Image.
+	PullSecret string
 	// RunID and Owner ("host/pid", default this process) go on the objects
 	// a fault creates (kubelet-freeze's namespace and pod), so that
 	// `cleanup --run-id` finds them and leaves them alone while Owner lives.

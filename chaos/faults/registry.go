@@ -140,7 +140,7 @@ var registry = []registration{
 			if r.Image == "" || r.For <= 0 {
 				return nil, fmt.Errorf("%w: kubelet-freeze needs the workload image and a positive --for", ErrBadRequest)
 			}
-			fr := &kubeletfreeze.Freeze{Client: t.Client, Node: r.Node, Image: r.Image, For: r.For, RunID: r.RunID, Owner: r.Owner}
+			fr := &kubeletfreeze.Freeze{Client: t.Client, Node: r.Node, Image: r.Image, PullSecret: r.PullSecret, For: r.For, RunID: r.RunID, Owner: r.Owner}
 			fr.Plan()
 			return fr, nil
 		},

@@ -33,9 +33,11 @@ const legacyNamespace = "kubeproof-chaos"
 type Freeze struct {
 	Client kubernetes.Interface
 	Node   string
-	// Image is kubeproof's workload image, present or pullable on the node.
-	Image string
-	For   time.Duration
+	// Image is kubeproof's workload image, present or pullable on the node;
+	// PullSecret ([NAMESPACE/]NAME) is copied into the pod's namespace for it.
+	Image      string
+	PullSecret string
+	For        time.Duration
 	// Pod names the freezing pod; Deadline is when it resumes the kubelet
 	// at the latest (pod start bound included).
 	Pod      string
@@ -104,6 +106,13 @@ func (f *Freeze) Inject(ctx context.Context) error {
 	if _, err := f.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("cannot stop the kubelet on %s because namespace %s cannot be created: %w", f.Node, f.namespace(), err)
 	}
+	var pullSecrets []corev1.LocalObjectReference
+	if f.PullSecret != "" {
+		if err := kube.CopyPullSecret(ctx, f.Client, f.PullSecret, f.namespace(), meta.RunLabels(f.RunID)); err != nil {
+			return fmt.Errorf("cannot stop the kubelet on %s: %w", f.Node, err)
+		}
+		pullSecrets = []corev1.LocalObjectReference{{Name: kube.PullSecretName}}
+	}
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: f.Pod, Labels: meta.RunLabels(f.RunID)},
 		Spec: corev1.PodSpec{
@@ -114,6 +123,7 @@ func (f *Freeze) Inject(ctx context.Context) error {
 			// the node evicts or OOM-kills (Guaranteed QoS, node-critical).
 			PriorityClassName: "system-node-critical",
 			Tolerations:       []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+			ImagePullSecrets:  pullSecrets,
 			Containers: []corev1.Container{{
 				Name: "freeze", Image: f.Image, ImagePullPolicy: corev1.PullIfNotPresent,
 				Args:            []string{"freeze", "--process", "kubelet", "--after", freezeDelay.String(), "--for", f.For.String()},

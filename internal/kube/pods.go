@@ -70,5 +70,19 @@ func PodProblem(p *corev1.Pod) string {
 			return fmt.Sprintf("%s: %s %s", c.Type, c.Reason, c.Message)
 		}
 	}
+	// A scheduler that tried and failed leaves PodScheduled=False with its
+	// message (above); no condition and no node: none has acted.
+	if p.Status.Phase == corev1.PodPending && p.Spec.NodeName == "" && !hasCondition(p, corev1.PodScheduled) {
+		return "not scheduled: no scheduler has acted on it (is kube-scheduler running?)"
+	}
 	return "phase " + string(p.Status.Phase)
+}
+
+func hasCondition(p *corev1.Pod, t corev1.PodConditionType) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == t {
+			return true
+		}
+	}
+	return false
 }

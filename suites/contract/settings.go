@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 )
 
 // Settings is what the runner hands the suites, and what a person running
@@ -123,13 +122,4 @@ func (s Settings) Args() []string {
 		}
 	}
 	return args
-}
-
-// SplitPullSecret reads --image-pull-secret: [NAMESPACE/]NAME, the
-// namespace "default" when none is given.
-func SplitPullSecret(ref string) (ns, name string) {
-	if ns, name, ok := strings.Cut(ref, "/"); ok {
-		return ns, name
-	}
-	return "default", ref
 }

@@ -91,7 +91,7 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 	fault, err := faults.Plan(ctx, target,
 		faults.Request{Kind: chaos.Kind(sc.fault), Node: victim, AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane,
 			// A frozen kubelet must stay frozen past eviction and replacement.
-			AllowPrivilegedPods: framework.Context.AllowPrivilegedPods, Image: framework.Context.WorkloadImage, For: settings.GracePeriod + tolerance + time.Minute,
+			AllowPrivilegedPods: framework.Context.AllowPrivilegedPods, Image: framework.Context.WorkloadImage, PullSecret: framework.Context.ImagePullSecret, For: settings.GracePeriod + tolerance + time.Minute,
 			RunID: framework.RunID(), Owner: framework.Owner()})
 	notPlanned(sc.fault, victim, err)
 	// The exact target is recorded and printed before anything breaks.

@@ -96,6 +96,7 @@ func newInject() *cobra.Command {
 	f.BoolVar(&r.AllowPrivilegedPods, "allow-privileged-pods", false, "allow kubelet-freeze's privileged hostPID pod (works on any cluster)")
 	f.DurationVar(&r.For, "for", 2*time.Minute, "how long kubelet-freeze keeps the kubelet stopped (it resumes it by itself)")
 	f.StringVar(&r.Image, "workload-image", "", "workload image for kubelet-freeze (default on kind: built and side-loaded)")
+	f.StringVar(&r.PullSecret, "image-pull-secret", "", "[NAMESPACE/]NAME of the registry Secret for --workload-image: copied into the fault's namespace")
 	cli.GoFlags(c, target.RegisterFlags)
 	f.StringVar(&runID, "run-id", "", "journal the fault under this run ID (default manual-<time>)")
 	return c
