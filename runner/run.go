@@ -131,6 +131,13 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 		}
 	}
 	run.Cluster.WorkloadImage = o.WorkloadImage
+	started, err := imageStart(ctx, client, o, out)
+	if err != nil {
+		// The pods' namespace goes before the run ends.
+		sweep(context.WithoutCancel(ctx), client, o.RunID)
+		return nil, exitcode.EnvironmentError(err)
+	}
+	run.Cluster.WorkloadImageStart = started
 
 	filter, leftOut := contract.Filter(o.Profile, o.LabelFilter, o.AllowDisruptive || useKind || ownCluster(client, kindName))
 	run.LabelFilter, run.LeftOut = filter, leftOut

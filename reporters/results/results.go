@@ -115,6 +115,16 @@ type Cluster struct {
 	CreatedByRunner bool   `json:"createdByRunner,omitempty"`
 	NodeImage       string `json:"nodeImage,omitempty"`
 	WorkloadImage   string `json:"workloadImage,omitempty"`
+	// WorkloadImageStart: the image pulled and started on every node that
+	// runs pods, before any check.
+	WorkloadImageStart *ImageStart `json:"workloadImageStart,omitempty"`
+}
+
+// ImageStart is how long the workload image took to run on every Ready
+// node meant for pods (pulled if needed, scheduled, container running).
+type ImageStart struct {
+	Seconds float64  `json:"seconds"`
+	Nodes   []string `json:"nodes"`
 }
 
 // Node describes one node of the fingerprint.

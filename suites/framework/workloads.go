@@ -248,8 +248,8 @@ func (f *Framework) usableNodes(ctx context.Context) (usable []corev1.Node, unus
 		return nil, nil, err
 	}
 	for _, n := range list.Items {
-		switch taint := conditionTaint(&n); {
-		case n.Spec.Unschedulable || hasOwnNoScheduleTaint(&n):
+		switch taint := kube.ConditionTaint(&n); {
+		case !kube.MeantForPods(&n):
 		case !kube.NodeReady(&n):
 			unusable = append(unusable, fmt.Sprintf("%s (%s)", n.Name, NodeReadiness(&n)))
 		case taint != "":
@@ -280,29 +280,6 @@ func (f *Framework) RequireNodes(ctx context.Context, n int) []corev1.Node {
 		ginkgo.Skip(fmt.Sprintf("needs %d schedulable nodes, the cluster has %d", n, len(nodes)))
 	}
 	return nodes
-}
-
-// conditionTaint names a NoSchedule or NoExecute taint the control plane
-// set for the node's condition (not-ready, unreachable, pressure), "" if none.
-func conditionTaint(n *corev1.Node) string {
-	for _, t := range n.Spec.Taints {
-		if (t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute) && strings.HasPrefix(t.Key, "node.kubernetes.io/") {
-			return t.Key + ":" + string(t.Effect)
-		}
-	}
-	return ""
-}
-
-// hasOwnNoScheduleTaint: a taint that keeps ordinary pods off the node by
-// someone's choice (a control plane, a dedicated node), not one of the
-// node.kubernetes.io/ taints the control plane sets when a node fails.
-func hasOwnNoScheduleTaint(n *corev1.Node) bool {
-	for _, t := range n.Spec.Taints {
-		if (t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute) && !strings.HasPrefix(t.Key, "node.kubernetes.io/") {
-			return true
-		}
-	}
-	return false
 }
 
 // InternalIP returns a node's InternalIP address.

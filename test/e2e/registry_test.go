@@ -86,6 +86,17 @@ func workloadImageFromRegistry(t *testing.T, kubeconfig, cluster string) {
 	if code != 3 || len(lines) != 1 || !strings.Contains(lines[0], missing) || time.Since(start) > 30*time.Second {
 		t.Errorf("a tag the registry lacks: want exit 3 within seconds and one line naming %s, got exit %d after %.1fs: %q", missing, code, time.Since(start).Seconds(), said)
 	}
+
+	// A digest is taken as given, so the nodes are the first to ask for
+	// it: the image start before any check sees the pull fail.
+	start = time.Now()
+	absent := reg + "/kubeproof/workload@sha256:" + strings.Repeat("0", 64)
+	code, _, said = kubeproofRun(t, "--kubeconfig", kubeconfig, "--workload-image", absent, "--profile", "quick")
+	lines = strings.Split(strings.TrimSpace(said), "\n")
+	if code != 3 || len(lines) != 1 || !strings.Contains(lines[0], absent+" cannot start on node "+cluster) || !strings.Contains(lines[0], "ErrImagePull") || time.Since(start) > 45*time.Second {
+		t.Errorf("a digest the registry lacks: want exit 3 within seconds and one line naming %s, a node and ErrImagePull, got exit %d after %.1fs: %q", absent, code, time.Since(start).Seconds(), said)
+	}
+	t.Logf("a digest the registry lacks, after %.1fs: %s", time.Since(start).Seconds(), strings.TrimSpace(said))
 }
 
 // startRegistry runs a Distribution registry on this machine for the rest

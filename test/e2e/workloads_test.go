@@ -23,6 +23,9 @@ import (
 // kube-controller-manager once the self-healing spec's ReplicaSet serves
 // through its Service: the deleted pod is never replaced, and the check
 // must fail saying so.
+//
+// On the same cluster, a frozen kube-scheduler ends a run at the image
+// start, before any check, within seconds.
 func TestSelfHealingFailsWithoutControllerManager(t *testing.T) {
 	const cluster = "kubeproof-e2e-nokcm"
 	kubeconfig := testCluster(t, cluster)
@@ -31,6 +34,35 @@ func TestSelfHealingFailsWithoutControllerManager(t *testing.T) {
 		t.Fatal(err)
 	}
 	controlPlane := cluster + "-control-plane"
+	t.Run("kube-controller-manager frozen: no replacement pod", func(t *testing.T) { withoutControllerManager(t, c, kubeconfig, controlPlane) })
+	t.Run("kube-scheduler frozen: the run ends before any check", func(t *testing.T) { withoutScheduler(t, kubeconfig, controlPlane) })
+}
+
+// withoutScheduler: no scheduler acts on the image start's pods, and the
+// run ends with exit 3 and one line saying so, naming a node, long before
+// any check would have waited out its pod start.
+func withoutScheduler(t *testing.T, kubeconfig, controlPlane string) {
+	if b, err := exec.Command("docker", "exec", controlPlane, "pkill", "-STOP", "-f", "^kube-scheduler ").CombinedOutput(); err != nil {
+		t.Fatalf("freeze kube-scheduler: %v %s", err, b)
+	}
+	t.Cleanup(func() {
+		_ = exec.Command("docker", "exec", controlPlane, "pkill", "-CONT", "-f", "^kube-scheduler ").Run()
+	})
+	start := time.Now()
+	code, _, said := kubeproofRun(t, "--kubeconfig", kubeconfig, "--profile", "quick")
+	took := time.Since(start)
+	lines := strings.Split(strings.TrimSpace(said), "\n")
+	last := lines[len(lines)-1]
+	if code != 3 || !strings.Contains(last, "cannot start on node kubeproof-e2e-nokcm-") || !strings.Contains(last, "no scheduler has acted on it") || took > time.Minute {
+		t.Fatalf("kube-scheduler frozen: want exit 3 within a minute, one line naming a node and \"no scheduler has acted on it\", got exit %d after %.1fs: %q", code, took.Seconds(), said)
+	}
+	if strings.Contains(said, "running ") {
+		t.Errorf("kube-scheduler frozen: want no check started, got %q", said)
+	}
+	t.Logf("ended after %.1fs: %s", took.Seconds(), last)
+}
+
+func withoutControllerManager(t *testing.T, c *kube.Client, kubeconfig, controlPlane string) {
 	t.Cleanup(func() {
 		_ = exec.Command("docker", "exec", controlPlane, "pkill", "-CONT", "-f", "^kube-controller-manager ").Run()
 	})
@@ -48,7 +80,7 @@ func TestSelfHealingFailsWithoutControllerManager(t *testing.T) {
 	// pkill -x cannot match names over 15 characters: match the command line.
 	// The moment the Service has all three pods as ready endpoints, the
 	// spec is about to delete one: freeze the controller manager then.
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
 		// The spec's own namespace: the run also has one for the pods its
 		// checks share.
 		nss, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: "kubeproof.io/run-id=" + runID + ",kubeproof.io/spec=replicasets"})
