@@ -134,7 +134,10 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	started, err := imageStart(ctx, client, o, out)
 	if err != nil {
 		// The pods' namespace goes before the run ends.
-		sweep(context.WithoutCancel(ctx), client, o.RunID)
+		left := sweep(context.WithoutCancel(ctx), client, o.RunID)
+		if ctx.Err() != nil {
+			return nil, interrupted(left)
+		}
 		return nil, exitcode.EnvironmentError(err)
 	}
 	run.Cluster.WorkloadImageStart = started
@@ -165,10 +168,8 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	summary.Write(out, run)
 	fmt.Fprintf(out, "results: %s\n", o.OutputDir)
 	switch {
-	case ctx.Err() != nil && len(run.Leftovers) > 0:
-		return run, exitcode.WithCode(exitcode.Interrupted, fmt.Errorf("interrupted; the run left behind: %s", strings.Join(run.Leftovers, "; ")))
 	case ctx.Err() != nil:
-		return run, exitcode.WithCode(exitcode.Interrupted, errors.New("interrupted: the run's objects were removed"))
+		return run, interrupted(run.Leftovers)
 	case run.Summary.Failed > 0:
 		return run, exitcode.WithCode(exitcode.CheckFailed, fmt.Errorf("%d of %d checks failed", run.Summary.Failed, run.Summary.Passed+run.Summary.Failed))
 	case len(run.Leftovers) > 0:
@@ -179,6 +180,14 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 		return run, exitcode.UsageError(fmt.Errorf("no check ran: the filter %q selects nothing", filter))
 	}
 	return run, nil
+}
+
+// interrupted is the error of an interrupted run, saying what it left.
+func interrupted(leftovers []string) error {
+	if len(leftovers) > 0 {
+		return exitcode.WithCode(exitcode.Interrupted, fmt.Errorf("interrupted; the run left behind: %s", strings.Join(leftovers, "; ")))
+	}
+	return exitcode.WithCode(exitcode.Interrupted, errors.New("interrupted: the run's objects were removed"))
 }
 
 // errKilled: the user interrupted twice and the specs were killed without

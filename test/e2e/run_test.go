@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kubeproof/kubeproof/cluster/kindcluster"
+	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/paths"
 	"github.com/kubeproof/kubeproof/nodeimage"
 	"github.com/kubeproof/kubeproof/reporters/results"
@@ -100,4 +101,10 @@ func checkByName(run *results.Run, name string) *results.Check {
 		}
 	}
 	return nil
+}
+
+// checkNamespaces selects what a run's checks create: the run's objects
+// but the image start's, which come and go before any check.
+func checkNamespaces(runID string) string {
+	return meta.LabelRunID + "=" + runID + "," + meta.LabelSpec + "!=image-start"
 }

@@ -165,7 +165,7 @@ func (s *safety) killAndRestore(t *testing.T, r *run, boundary, killed string) k
 // journalled yet.
 func (s *safety) beforeInject(t *testing.T, r *run) string {
 	s.waitFor(t, r, "the run's namespace, before any fault", func(ctx context.Context) bool {
-		nss, err := s.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: meta.LabelRunID + "=" + r.id})
+		nss, err := s.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: checkNamespaces(r.id)})
 		entries, _ := journal.List(r.id)
 		return err == nil && len(nss.Items) > 0 && len(entries) == 0
 	})
@@ -272,7 +272,7 @@ func (s *safety) killDuringSweep(t *testing.T) killRow {
 	r := s.start(t, "sweep-"+time.Now().Format("150405"), "--label-filter", "area:networking", "--focus", "pod-to-pod on the same node")
 	var held string
 	s.waitFor(t, r, "the run's namespace", func(ctx context.Context) bool {
-		nss, err := s.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: meta.LabelRunID + "=" + r.id})
+		nss, err := s.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: checkNamespaces(r.id)})
 		if err != nil || len(nss.Items) == 0 {
 			return false
 		}

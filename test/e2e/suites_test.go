@@ -113,7 +113,7 @@ func interruptRun(t *testing.T, kubeconfig string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	selector := metav1.ListOptions{LabelSelector: "kubeproof.io/run-id=" + runID}
+	selector := metav1.ListOptions{LabelSelector: checkNamespaces(runID)}
 	err = wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		pods, err := c.CoreV1().Pods("").List(ctx, selector)
 		return err == nil && len(pods.Items) >= 2, nil
