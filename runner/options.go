@@ -28,6 +28,11 @@ type Options struct {
 	Procs       int
 	Timeout     time.Duration
 
+	// NotKind treats the cluster as foreign even when it is a kind cluster
+	// of this machine: nothing is side-loaded, and no fault goes through
+	// Docker.
+	NotKind bool
+
 	OutputDir string
 	// InsecureRegistry: the registry of --workload-image speaks plain HTTP
 	// (or has a certificate that does not verify).
@@ -50,6 +55,9 @@ func (o *Options) validate() error {
 	}
 	if o.Kind && (o.Kubeconfig != "" || o.Context != "") {
 		return fmt.Errorf("--kind creates its own cluster: drop --kubeconfig/--context, or drop --kind to test that cluster")
+	}
+	if o.Kind && o.NotKind {
+		return fmt.Errorf("--kind creates a kind cluster, --no-kind-detection treats the cluster as foreign: drop one")
 	}
 	if !o.Kind && o.KindConfig != "" {
 		return fmt.Errorf("--kind-config needs --kind")

@@ -84,7 +84,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	if err != nil {
 		return nil, exitcode.EnvironmentError(fmt.Errorf("%w: %v: pass --kubeconfig/--context, or --kind for a throwaway cluster", ErrUnusable, err))
 	}
-	if kindName == "" {
+	if kindName == "" && !o.NotKind {
 		kindName = kindnode.ClusterFromContext(client.ContextName)
 	}
 	version, err := preflight(ctx, client)
@@ -124,7 +124,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 
 	if o.WorkloadImage == "" {
 		if kindName == "" {
-			return nil, exitcode.UsageError(fmt.Errorf("the cluster is not a kind cluster, so kubeproof cannot side-load its workload image: push it to a registry the nodes can pull from (see README) and pass --workload-image"))
+			return nil, exitcode.UsageError(fmt.Errorf("the cluster is not a kind cluster (or --no-kind-detection), so kubeproof cannot side-load its workload image: push it to a registry the nodes can pull from (see README) and pass --workload-image"))
 		}
 		if o.WorkloadImage, err = workloadimage.OnKind(ctx, kindName); err != nil {
 			return nil, exitcode.EnvironmentError(err)

@@ -65,7 +65,7 @@ const (
 
 func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 	if sc.kindOnly && framework.Context.KindCluster == "" {
-		ginkgo.Skip(sc.fault + " needs a kind cluster: kubeproof reaches node containers only through kind (kubelet-freeze works on any cluster)")
+		ginkgo.Skip("not a kind cluster (or --no-kind-detection): " + sc.fault + " acts on the node's container through Docker, which kubeproof reaches only for a kind cluster of this machine")
 	}
 	if sc.fault == "kubelet-freeze" && !framework.Context.AllowPrivilegedPods {
 		ginkgo.Skip("kubelet-freeze runs a privileged hostPID pod on the node: not allowed without --allow-privileged-pods")

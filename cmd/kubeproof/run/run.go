@@ -36,6 +36,7 @@ Labels for --label-filter: ` + contract.LabelNames(),
 	f.BoolVar(&o.Kind, "kind", false, "create a kind cluster for the run and delete it afterwards")
 	f.StringVar(&o.KindConfig, "kind-config", "", "kind topology for --kind: a file or single-node, three-node, fast-recovery (default three-node)")
 	f.StringVar(&o.KindImage, "kind-image", "", "node image for --kind (default: kubeproof's own)")
+	f.BoolVar(&o.NotKind, "no-kind-detection", false, "treat the cluster as one kubeproof cannot reach through Docker, even if it is a kind cluster of this machine: no side-loading (needs --workload-image), node faults through Docker not checked")
 	f.BoolVar(&o.KeepCluster, "keep-cluster", false, "keep the --kind cluster after the run")
 	f.StringVar(&o.Profile, "profile", contract.DefaultProfile, "what to check: quick (smoke, ~1 min), core (all non-disruptive), certification (everything; disruptive only with consent)")
 	f.StringVar(&o.LabelFilter, "label-filter", "", "Ginkgo label filter, ANDed with the profile, e.g. 'area:networking && !cross-node'")
