@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -56,7 +57,7 @@ func imageStart(ctx context.Context, c *kube.Client, o Options, out io.Writer) (
 	}
 	labelSet := meta.RunLabels(o.RunID)
 	labelSet[meta.LabelSpec] = "image-start"
-	ns, err := c.CreateNamespace(ctx, "kubeproof-image-start", labelSet, map[string]string{meta.AnnotationOwner: proc.Owner(os.Getpid())})
+	ns, err := c.CreateNamespace(ctx, "kubeproof-image-start", meta.Restricted(maps.Clone(labelSet)), map[string]string{meta.AnnotationOwner: proc.Owner(os.Getpid())})
 	if err != nil {
 		return nil, fmt.Errorf("workload image start: %v", err)
 	}

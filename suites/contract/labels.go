@@ -31,6 +31,13 @@ const (
 	// CrossNode checks need at least two schedulable nodes.
 	CrossNode Label = "cross-node"
 
+	// NeedsHostNetwork and NeedsPrivileged mark checks whose pods need more
+	// than Pod Security "restricted" allows: their namespaces carry no
+	// restricted label, and where the cluster's policy refuses the pods
+	// the check is reported not checked, saying so.
+	NeedsHostNetwork Label = "needs:host-network"
+	NeedsPrivileged  Label = "needs:privileged"
+
 	ChaosNodeStop    Label = "chaos:node-stop"
 	ChaosNodePause   Label = "chaos:node-pause"
 	ChaosKubeletStop Label = "chaos:kubelet-stop"
@@ -45,7 +52,7 @@ const (
 var Labels = sorted(
 	AreaNodes, AreaNetworking, AreaServices, AreaDNS, AreaWorkloads, AreaResilience,
 	ProfileQuick, ProfileCore, ProfileCertification,
-	Disruptive, CrossNode,
+	Disruptive, CrossNode, NeedsHostNetwork, NeedsPrivileged,
 	ChaosNodeStop, ChaosNodePause, ChaosKubeletStop, ChaosKubeletFreeze, ChaosPartition, ChaosDrain, ChaosPodKill,
 )
 

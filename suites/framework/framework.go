@@ -45,6 +45,9 @@ func New(baseName string) *Framework {
 		}
 		labels := RunLabels()
 		labels[meta.LabelSpec] = sanitize(f.BaseName)
+		if !needsMore(ginkgo.CurrentSpecReport().Labels()) {
+			meta.Restricted(labels)
+		}
 		ns, err := f.Client.CreateNamespace(ctx, "kubeproof-"+sanitize(f.BaseName), labels, map[string]string{meta.AnnotationOwner: Owner()})
 		if err != nil {
 			Failf("%v", err)

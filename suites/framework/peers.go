@@ -104,7 +104,7 @@ func createPeers(ctx context.Context, f *Framework) (*Peers, error) {
 	if err != nil {
 		return nil, err
 	}
-	labels := RunLabels()
+	labels := meta.Restricted(RunLabels())
 	labels[meta.LabelSpec] = "peers"
 	ns, err := f.Client.CreateNamespace(ctx, "kubeproof-peers", labels, map[string]string{meta.AnnotationOwner: Owner()})
 	if err != nil {

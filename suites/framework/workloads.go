@@ -12,11 +12,13 @@ import (
 
 	"github.com/onsi/ginkgo/v2"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeproof/kubeproof/fixtures"
 	"github.com/kubeproof/kubeproof/fixtures/wire"
 	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/suites/contract"
 )
 
 // Server describes a workload server to start (see fixtures.ServerOptions);
@@ -290,4 +292,39 @@ func InternalIP(n *corev1.Node) string {
 		}
 	}
 	return ""
+}
+
+// needsMore: the spec's pods need more than Pod Security "restricted"
+// allows (a needs:* label), so its namespace does not enforce it.
+func needsMore(labels []string) bool {
+	return slices.Contains(labels, string(contract.NeedsHostNetwork)) || slices.Contains(labels, string(contract.NeedsPrivileged))
+}
+
+// StartPrivilegedServers is StartServers for pods that need more than Pod
+// Security "restricted" allows (what names it: "host-network"). Where the
+// cluster's policy refuses them (Pod Security admission, an admission
+// webhook or policy), the check is not checked, and says why: a
+// guarantee left unproven, neither passed nor failed.
+func (f *Framework) StartPrivilegedServers(ctx context.Context, what string, servers ...Server) []*corev1.Pod {
+	ginkgo.GinkgoHelper()
+	pods := WatchPods(ctx, f, "")
+	names := make([]string, len(servers))
+	for i, s := range servers {
+		pod := ServerPod(s)
+		_, err := f.Pods().Create(ctx, pod, metav1.CreateOptions{})
+		if RefusedByPolicy(err) {
+			ginkgo.Skip(fmt.Sprintf("not checked: the cluster's policy forbids %s pods (namespace %s: %s)", what, f.Namespace, oneLine(err.Error())))
+		}
+		if err != nil {
+			Failf("create pod %s/%s: %v", f.Namespace, pod.Name, err)
+		}
+		names[i] = pod.Name
+	}
+	return waitReady(ctx, pods, names)
+}
+
+// RefusedByPolicy: the API server refused an object on policy (admission),
+// not for want of permission (RBAC) or a bad request.
+func RefusedByPolicy(err error) bool {
+	return apierrors.IsForbidden(err) && !strings.Contains(err.Error(), "cannot create resource")
 }

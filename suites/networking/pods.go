@@ -66,7 +66,7 @@ var _ = framework.Describe("pod networking", contract.AreaNetworking, func() {
 
 	framework.Check("node-to-pod and pod-to-node",
 		"A process in a node's network namespace MUST reach pods on every node, and a pod MUST reach every node's InternalIP.",
-		contract.ProfileCore, contract.CrossNode,
+		contract.ProfileCore, contract.CrossNode, contract.NeedsHostNetwork,
 		func(ctx ginkgo.SpecContext) {
 			// The pods are the shared ones; the host-network pods are this
 			// check's own.
@@ -75,7 +75,7 @@ var _ = framework.Describe("pod networking", contract.AreaNetworking, func() {
 			for i, n := range p.Nodes {
 				servers = append(servers, framework.Server{Name: fmt.Sprintf("host-%d", i), Node: n.Name, HostNetwork: true})
 			}
-			hosts := f.StartServers(ctx, servers...)
+			hosts := f.StartPrivilegedServers(ctx, "host-network", servers...)
 			var failures []string
 			checks := 0
 			for i, host := range hosts {

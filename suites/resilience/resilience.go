@@ -49,9 +49,12 @@ var scenarios = []scenario{
 var _ = framework.Describe("node failure recovery", contract.AreaResilience, contract.Disruptive, ginkgo.Serial, func() {
 	f := framework.New("resilience")
 	for _, sc := range scenarios {
+		labels := []any{sc.label, contract.ProfileCertification}
+		if sc.fault == "kubelet-freeze" {
+			labels = append(labels, contract.NeedsPrivileged)
+		}
 		framework.Check(sc.fault+": workload recovers and the node heals", sc.must,
-			sc.label, contract.ProfileCertification,
-			func(ctx ginkgo.SpecContext) { runScenario(ctx, f, sc) })
+			append(labels, func(ctx ginkgo.SpecContext) { runScenario(ctx, f, sc) })...)
 	}
 })
 
@@ -116,6 +119,9 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 			fmt.Fprintf(ginkgo.GinkgoWriter, "cleanup: %v (run `kubeproof chaos revert`)\n", err)
 		}
 	})
+	if framework.RefusedByPolicy(err) {
+		ginkgo.Skip(fmt.Sprintf("not checked: the cluster's policy forbids the %s fault's pods: %v", sc.fault, err))
+	}
 	if err != nil {
 		framework.Failf("%v", err)
 	}

@@ -15,21 +15,34 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/internal/paths"
+	"github.com/kubeproof/kubeproof/reporters/results"
 )
 
 // The CNCF Distribution registry, built from the Go module proxy once per
 // version and kept in kubeproof's cache.
 const distribution = "github.com/distribution/distribution/v3/cmd/registry@v3.1.2"
 
-// workloadImageFromRegistry: the workload image pushed with `kubeproof
-// image push` to a Distribution registry on this machine (plain HTTP),
-// from which the nodes' containerd pulls. A run given the image by tag
-// resolves it to the digest the push printed, its pods pull it, and its
-// checks pass; a tag the registry lacks ends the run at once, exit 3,
-// naming the image.
-func workloadImageFromRegistry(t *testing.T, kubeconfig, cluster string) {
+// managedCluster makes the shared cluster behave like a managed,
+// locked-down one and runs kubeproof there as on a cluster it did not
+// create: the workload image is pushed with `kubeproof image push` to a
+// Distribution registry on this machine (plain HTTP) from which the
+// nodes' containerd pulls; Pod Security "restricted" is enforced
+// cluster-wide by the API server's admission configuration; the run is
+// told the cluster is not kind (--no-kind-detection), so nothing is
+// side-loaded. Given the image by tag, the core profile resolves it to the
+// digest the push printed, its pods pull it, every check passes but the
+// host-network one, which is not checked with the policy's message; the
+// certification profile drains a node and reports the faults that need
+// Docker not checked. A tag the registry lacks ends the run at once, and
+// a digest it lacks ends it at the image start, exit 3, naming the image.
+func managedCluster(t *testing.T, kubeconfig, cluster string) {
 	nodes := kindNodes(t, cluster)
+	c, err := kube.NewClient(kubeconfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	reg := startRegistry(t, nodes[0])
 	// Each node's containerd pulls from it over plain HTTP; the running
 	// containers outlive the restart.
@@ -47,6 +60,7 @@ func workloadImageFromRegistry(t *testing.T, kubeconfig, cluster string) {
 			t.Fatalf("containerd on %s did not come back within 1m of its restart", n)
 		}
 	}
+	enforceRestricted(t, c, cluster+"-control-plane")
 
 	ref := reg + "/kubeproof/workload:e2e"
 	out, err := exec.Command(kubeproofBin(t), "image", "push", ref, "--insecure").CombinedOutput()
@@ -59,10 +73,22 @@ func workloadImageFromRegistry(t *testing.T, kubeconfig, cluster string) {
 		t.Fatalf("image push: want REPO@sha256:... (linux/amd64, linux/arm64), got %q", out)
 	}
 
-	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--workload-image", ref, "--insecure-registry",
-		"--profile", "quick", "--label-filter", "area:networking || area:workloads")
-	if code != 0 {
-		t.Fatalf("want the quick checks to pass with the pulled workload image, exit %d", code)
+	start := time.Now()
+	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--no-kind-detection", "--workload-image", ref, "--insecure-registry", "--profile", "core")
+	t.Logf("core profile, managed and locked down: exit %d after %.0fs: %d passed, %d failed, %d not checked", code, time.Since(start).Seconds(), run.Summary.Passed, run.Summary.Failed, run.Summary.Skipped)
+	for _, ch := range run.Checks {
+		switch {
+		case strings.HasPrefix(ch.Name, "node-to-pod and pod-to-node"):
+			if err := hostNetworkNotChecked(ch.Reason); ch.Verdict != results.Skipped || err != nil {
+				t.Errorf("check %q under Pod Security restricted: want not checked, got %s: %v", ch.Name, ch.Verdict, err)
+			}
+			t.Logf("%s: %s: %s", ch.Name, ch.Verdict, ch.Reason)
+		case ch.Verdict != results.Passed:
+			t.Errorf("check %q on a healthy, locked-down cluster: want passed, got %s: %s", ch.Name, ch.Verdict, ch.Reason)
+		}
+	}
+	if code != 0 || run.Summary.Passed < 25 {
+		t.Fatalf("want exit 0 and the core checks passed (25+), got exit %d, %d passed", code, run.Summary.Passed)
 	}
 	if run.Cluster.WorkloadImage != pushed {
 		t.Errorf("results: want the workload image recorded by the digest the push printed, %s, got %q", pushed, run.Cluster.WorkloadImage)
@@ -79,7 +105,7 @@ func workloadImageFromRegistry(t *testing.T, kubeconfig, cluster string) {
 		t.Errorf("no node holds %s: the pods did not pull it", pushed)
 	}
 
-	start := time.Now()
+	start = time.Now()
 	missing := reg + "/kubeproof/workload:missing"
 	code, _, said := kubeproofRun(t, "--kubeconfig", kubeconfig, "--workload-image", missing, "--insecure-registry", "--profile", "quick")
 	lines := strings.Split(strings.TrimSpace(said), "\n")
@@ -91,12 +117,32 @@ func workloadImageFromRegistry(t *testing.T, kubeconfig, cluster string) {
 	// it: the image start before any check sees the pull fail.
 	start = time.Now()
 	absent := reg + "/kubeproof/workload@sha256:" + strings.Repeat("0", 64)
-	code, _, said = kubeproofRun(t, "--kubeconfig", kubeconfig, "--workload-image", absent, "--profile", "quick")
+	code, _, said = kubeproofRun(t, "--kubeconfig", kubeconfig, "--no-kind-detection", "--workload-image", absent, "--profile", "quick")
 	lines = strings.Split(strings.TrimSpace(said), "\n")
 	if code != 3 || len(lines) != 1 || !strings.Contains(lines[0], absent+" cannot start on node "+cluster) || !strings.Contains(lines[0], "ErrImagePull") || time.Since(start) > 45*time.Second {
 		t.Errorf("a digest the registry lacks: want exit 3 within seconds and one line naming %s, a node and ErrImagePull, got exit %d after %.1fs: %q", absent, code, time.Since(start).Seconds(), said)
 	}
 	t.Logf("a digest the registry lacks, after %.1fs: %s", time.Since(start).Seconds(), strings.TrimSpace(said))
+
+	// Disruptive checks with consent: drain runs, the faults that act on
+	// node containers through Docker are not checked, and say why.
+	code, run, _ = kubeproofRun(t, "--kubeconfig", kubeconfig, "--no-kind-detection", "--workload-image", pushed,
+		"--profile", "certification", "--allow-disruptive", "--label-filter", "area:resilience")
+	for _, ch := range run.Checks {
+		switch fault, _, _ := strings.Cut(ch.Name, ":"); fault {
+		case "drain", "pod-kill":
+			if ch.Verdict != results.Passed {
+				t.Errorf("check %q: want passed, got %s: %s", ch.Name, ch.Verdict, ch.Reason)
+			}
+		case "node-stop", "kubelet-stop", "node-pause", "network-partition":
+			if ch.Verdict != results.Skipped || !strings.Contains(ch.Reason, "not a kind cluster") {
+				t.Errorf("check %q on a cluster taken as not kind: want not checked, \"not a kind cluster\", got %s: %s", ch.Name, ch.Verdict, ch.Reason)
+			}
+		}
+	}
+	if code != 0 || run.Summary.Passed == 0 {
+		t.Errorf("certification, resilience only, on a cluster taken as not kind: want exit 0 with drain passed, got exit %d, %d passed", code, run.Summary.Passed)
+	}
 }
 
 // startRegistry runs a Distribution registry on this machine for the rest

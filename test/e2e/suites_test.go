@@ -58,7 +58,8 @@ func TestSuitesPass(t *testing.T) {
 	t.Logf("suite durations: %v", durations)
 	writeArtifact(t, "suite-durations.json", durations)
 	t.Run("interrupt removes what the run created", func(t *testing.T) { interruptRun(t, kubeconfig) })
-	t.Run("the workload image from a registry", func(t *testing.T) { workloadImageFromRegistry(t, kubeconfig, "kubeproof-e2e-suites") })
+	// Leaves the cluster locked down (Pod Security restricted everywhere).
+	t.Run("a managed cluster, simulated", func(t *testing.T) { managedCluster(t, kubeconfig, "kubeproof-e2e-suites") })
 	// Last: it leaves a node dead, and the cluster goes with the test.
 	t.Run("a dead node fails the run, named", func(t *testing.T) { deadNodeFails(t, kubeconfig, "kubeproof-e2e-suites-worker2") })
 }
