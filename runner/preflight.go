@@ -7,13 +7,11 @@ import (
 	"strings"
 	"time"
 
-	authv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/kubeproof/kubeproof/internal/clusterlock"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 	"github.com/kubeproof/kubeproof/internal/kube"
 )
@@ -25,57 +23,10 @@ var ErrUnusable = errors.New("cluster unusable")
 // be reported in seconds, not after a client's default minutes.
 const reachTimeout = 10 * time.Second
 
-// permission is one thing the specs do.
-type permission struct {
-	verb, group, resource, subresource string
-	namespace                          string // "" = cluster-wide
-}
-
-func (p permission) String() string {
-	r := p.resource
-	if p.subresource != "" {
-		r += "/" + p.subresource
-	}
-	if p.group != "" {
-		r += "." + p.group
-	}
-	if p.namespace != "" {
-		r += " in " + p.namespace
-	}
-	return p.verb + " " + r
-}
-
-// needed lists every permission the suites use, cluster-wide.
-var needed = func() []permission {
-	var out []permission
-	add := func(group, resource, sub string, verbs ...string) {
-		for _, v := range verbs {
-			out = append(out, permission{v, group, resource, sub, ""})
-		}
-	}
-	add("", "namespaces", "", "create", "delete", "list")
-	add("", "pods", "", "create", "delete", "get", "list", "watch", "update")
-	add("", "pods", "exec", "create")
-	add("", "pods", "eviction", "create")
-	add("", "pods", "log", "get")
-	add("", "services", "", "create", "delete", "get", "list")
-	add("", "nodes", "", "get", "list", "watch")
-	add("", "events", "", "list")
-	add("", "configmaps", "", "get")
-	add("discovery.k8s.io", "endpointslices", "", "list", "watch")
-	add("apps", "deployments", "", "create", "delete", "get", "list", "watch", "update", "patch")
-	add("apps", "replicasets", "", "create", "delete", "get", "list", "watch", "update", "patch")
-	add("policy", "poddisruptionbudgets", "", "create", "delete")
-	// The cluster lock: one Lease, in kube-system.
-	for _, v := range []string{"get", "create", "update", "delete"} {
-		out = append(out, permission{v, "coordination.k8s.io", "leases", "", clusterlock.Namespace})
-	}
-	return out
-}()
-
-// preflight checks, before any spec runs, that the cluster answers, that
-// this identity may do what the specs do, and that nodes are Ready.
-func preflight(ctx context.Context, c *kube.Client) (version string, err error) {
+// preflight checks, before anything is created, that the cluster answers,
+// that this identity may do exactly what the run needs (grants), and that
+// nodes are Ready.
+func preflight(ctx context.Context, c *kube.Client, profile string, grants []grant) (version string, err error) {
 	cfg := rest.CopyConfig(c.Config)
 	cfg.Timeout = reachTimeout
 	quick, err := kubernetes.NewForConfig(cfg)
@@ -86,21 +37,12 @@ func preflight(ctx context.Context, c *kube.Client) (version string, err error) 
 	if err != nil {
 		return "", fmt.Errorf("%w: cannot reach the API server at %s within %s (%v): check --kubeconfig/--context and that the cluster is up", ErrUnusable, c.Config.Host, reachTimeout, oneLine(err))
 	}
-	var missing []string
-	for _, p := range needed {
-		review := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{
-			ResourceAttributes: &authv1.ResourceAttributes{Verb: p.verb, Group: p.group, Resource: p.resource, Subresource: p.subresource, Namespace: p.namespace},
-		}}
-		res, err := quick.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
-		if err != nil {
-			return "", fmt.Errorf("%w: check permissions: %v", ErrUnusable, oneLine(err))
-		}
-		if !res.Status.Allowed {
-			missing = append(missing, p.String())
-		}
+	missing, err := missingPermissions(ctx, quick, grants)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrUnusable, err)
 	}
 	if len(missing) > 0 {
-		return "", fmt.Errorf("%w: missing permissions (cluster-wide unless named): %s; grant them (e.g. bind the cluster-admin ClusterRole to this identity for the run)", ErrUnusable, strings.Join(missing, ", "))
+		return "", fmt.Errorf("%w: this identity may not do what the %s profile needs: %s (cluster-wide unless named); `kubeproof rbac --profile %s --subject ...` prints the roles that grant it", ErrUnusable, profile, strings.Join(missing, ", "), profile)
 	}
 	nodes, err := quick.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {

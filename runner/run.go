@@ -87,7 +87,9 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	if kindName == "" && !o.NotKind {
 		kindName = kindnode.ClusterFromContext(client.ContextName)
 	}
-	version, err := preflight(ctx, client)
+	consent := o.AllowDisruptive || useKind || ownCluster(client, kindName)
+	grants := grantsFor(contract.SelectsDisruptive(o.Profile, consent), o.ImagePullSecret)
+	version, err := preflight(ctx, client, o.Profile, grants)
 	if err != nil {
 		return nil, exitcode.EnvironmentError(err)
 	}
@@ -142,7 +144,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	}
 	run.Cluster.WorkloadImageStart = started
 
-	filter, leftOut := contract.Filter(o.Profile, o.LabelFilter, o.AllowDisruptive || useKind || ownCluster(client, kindName))
+	filter, leftOut := contract.Filter(o.Profile, o.LabelFilter, consent)
 	run.LabelFilter, run.LeftOut = filter, leftOut
 	before := nodeStates(ctx, client)
 	o.KindCluster = kindName
@@ -160,6 +162,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 		suiteErr = rerr
 	}
 	run.Checks = results.ChecksFromGinkgo(reports)
+	_, run.Refused = kube.Refusals()
 	run.Recount()
 	if err := writeResults(run, o.OutputDir); err != nil {
 		return run, exitcode.EnvironmentError(err)

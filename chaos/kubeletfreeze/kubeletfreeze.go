@@ -106,6 +106,9 @@ func (f *Freeze) Inject(ctx context.Context) error {
 	if _, err := f.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("cannot stop the kubelet on %s because namespace %s cannot be created: %w", f.Node, f.namespace(), err)
 	}
+	if err := kube.WaitDefaultServiceAccount(ctx, f.Client, f.namespace()); err != nil {
+		return fmt.Errorf("cannot stop the kubelet on %s: %w", f.Node, err)
+	}
 	var pullSecrets []corev1.LocalObjectReference
 	if f.PullSecret != "" {
 		if err := kube.CopyPullSecret(ctx, f.Client, f.PullSecret, f.namespace(), meta.RunLabels(f.RunID)); err != nil {

@@ -18,7 +18,7 @@ import (
 // owner: `cleanup --run-id` finds it, and a plain `cleanup` leaves it to a
 // live run.
 func TestNamespaceCarriesTheRun(t *testing.T) {
-	cs := fake.NewClientset()
+	cs := fake.NewClientset(defaultServiceAccount("kubeproof-chaos-20261126-010203-abcd-1"))
 	f := &Freeze{Client: cs, Node: "w1", Image: "img", For: time.Minute, RunID: "20261126-010203-ABcd_1", Owner: "host/42"}
 	f.Plan()
 	if f.Namespace != "kubeproof-chaos-20261126-010203-abcd-1" {
@@ -46,7 +46,7 @@ func TestNamespaceCarriesTheRun(t *testing.T) {
 // With a registry image behind credentials, the freezing pod's namespace
 // gets a copy of the pull Secret and the pod names it.
 func TestPullSecretReachesTheFreezingPod(t *testing.T) {
-	cs := fake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "regcred"}, Type: corev1.SecretTypeDockerConfigJson})
+	cs := fake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "regcred"}, Type: corev1.SecretTypeDockerConfigJson}, defaultServiceAccount("kubeproof-chaos-r1"))
 	f := &Freeze{Client: cs, Node: "w1", Image: "registry.example/w@sha256:ab", PullSecret: "ci/regcred", For: time.Minute, RunID: "r1"}
 	f.Plan()
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -65,4 +65,10 @@ func TestPullSecretReachesTheFreezingPod(t *testing.T) {
 	if err := f.Inject(ctx2); err != nil && strings.Contains(err.Error(), "Secret") {
 		t.Fatalf("second injection: %v", err)
 	}
+}
+
+// defaultServiceAccount is what kube-controller-manager would have created
+// in namespace ns: the fake clientset has no controllers.
+func defaultServiceAccount(ns string) *corev1.ServiceAccount {
+	return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "default"}}
 }

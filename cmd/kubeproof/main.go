@@ -16,6 +16,7 @@ import (
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/cluster"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/docker"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/image"
+	"github.com/kubeproof/kubeproof/cmd/kubeproof/rbac"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/report"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/run"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/version"
@@ -34,7 +35,7 @@ func main() {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitcode.UsageError(fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
 	})
-	root.AddCommand(run.New(), report.New(), cluster.New(), chaos.New(), cleanup.New(), image.New(), docker.New(), version.New())
+	root.AddCommand(run.New(), report.New(), cluster.New(), chaos.New(), cleanup.New(), image.New(), rbac.New(), docker.New(), version.New())
 	err := root.ExecuteContext(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kubeproof: %v\n", err)

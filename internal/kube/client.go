@@ -2,6 +2,7 @@ package kube
 
 import (
 	"fmt"
+	"net/http"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -40,6 +41,7 @@ func NewClient(kubeconfig, context string) (*Client, error) {
 	// Specs run many clients in parallel; client-go's default 5 QPS would
 	// make waiting loops measure the rate limiter, not the cluster.
 	cfg.QPS, cfg.Burst = 50, 100
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return refusalCounter{rt} })
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err

@@ -3,13 +3,16 @@ package kube
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 )
 
 // CreateNamespace creates a namespace named prefix-<random> with labels
-// and annotations.
+// and annotations, ready for pods (see WaitDefaultServiceAccount).
 func (c *Client) CreateNamespace(ctx context.Context, prefix string, labels, annotations map[string]string) (string, error) {
 	ns, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-", Labels: labels, Annotations: annotations},
@@ -17,5 +20,26 @@ func (c *Client) CreateNamespace(ctx context.Context, prefix string, labels, ann
 	if err != nil {
 		return "", fmt.Errorf("create namespace %s-*: %w", prefix, err)
 	}
-	return ns.Name, nil
+	return ns.Name, WaitDefaultServiceAccount(ctx, c, ns.Name)
+}
+
+// defaultServiceAccountTimeout: kube-controller-manager creates the
+// ServiceAccount within milliseconds of the namespace; one that takes
+// this long is down or restarting.
+const defaultServiceAccountTimeout = 30 * time.Second
+
+// WaitDefaultServiceAccount waits until namespace ns has its "default"
+// ServiceAccount: until then the API server refuses every pod there
+// ("error looking up service account"), which right after a control plane
+// restart can take seconds.
+func WaitDefaultServiceAccount(ctx context.Context, c kubernetes.Interface, ns string) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, defaultServiceAccountTimeout, true, func(ctx context.Context) (bool, error) {
+		_, last = c.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		return last == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("namespace %s: want its default ServiceAccount within %s (created by kube-controller-manager; is it running?), got %v", ns, defaultServiceAccountTimeout, last)
+	}
+	return nil
 }

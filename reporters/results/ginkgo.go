@@ -88,6 +88,11 @@ func checkFrom(s types.SpecReport) Check {
 			if json.Unmarshal([]byte(e.Value.AsJSON), &t) == nil {
 				c.Targets = append(c.Targets, t...)
 			}
+		case contract.EntryRefused:
+			var r []string
+			if json.Unmarshal([]byte(e.Value.AsJSON), &r) == nil {
+				c.Refused = append(c.Refused, r...)
+			}
 		case contract.EntryMeasurement:
 			var m Measurement
 			if json.Unmarshal([]byte(e.Value.AsJSON), &m) == nil {

@@ -57,6 +57,9 @@ type Run struct {
 	LeftOut []string `json:"leftOut,omitempty"`
 	// Leftovers lists objects or faults the run could not remove.
 	Leftovers []string `json:"leftovers,omitempty"`
+	// Refused lists the runner's own API requests refused for want of
+	// permission (the checks' are in each check).
+	Refused []string `json:"refused,omitempty"`
 }
 
 // Summary counts the verdicts.
@@ -64,6 +67,10 @@ type Summary struct {
 	Passed  int `json:"passed"`
 	Failed  int `json:"failed"`
 	Skipped int `json:"skipped"`
+	// Refused counts the API requests refused for want of permission (RBAC
+	// 403), by the checks and the runner: 0 with a role that grants what
+	// the profile needs.
+	Refused int `json:"refused"`
 }
 
 // Check is one spec's outcome.
@@ -86,6 +93,9 @@ type Check struct {
 	// Targets names what a disruptive check broke (node, component).
 	Targets     []string `json:"targets,omitempty"`
 	Diagnostics string   `json:"diagnostics,omitempty"`
+	// Refused lists the API requests refused for want of permission (RBAC
+	// 403) while the check ran.
+	Refused []string `json:"refused,omitempty"`
 }
 
 // Measurement is one recorded figure, with an optional time series.
@@ -151,7 +161,9 @@ func (r *Run) Recount() {
 		default:
 			r.Summary.Skipped++
 		}
+		r.Summary.Refused += len(c.Refused)
 	}
+	r.Summary.Refused += len(r.Refused)
 }
 
 // NotSelected is the reason of a check the run's selection (profile,
@@ -192,6 +204,10 @@ func (r *Run) Outcome() Outcome {
 		o.Why = "no check ran: a run that checks nothing proves nothing"
 	default:
 		o.Why = fmt.Sprintf("all %d checks that ran passed", passed)
+	}
+	if len(unchecked) > 0 && r.Profile != "certification" {
+		// Not a failure, and not proven either: say which guarantees.
+		o.Why += fmt.Sprintf("; %d not checked, %s unproven (%s)", len(unchecked), map[bool]string{true: "its guarantee", false: "their guarantees"}[len(unchecked) == 1], strings.Join(unchecked, "; "))
 	}
 	if r.Profile != "certification" {
 		word := "failed"

@@ -120,6 +120,8 @@ func TestOutcome(t *testing.T) {
 		{"certification", []string{Passed, Skipped}, []string{"", "needs 2 schedulable nodes, the cluster has 1"}, "NOT CERTIFIED", false},
 		{"core", []string{Passed, Skipped}, []string{"", NotSelected}, "core profile: passed", true},
 		{"core", []string{Passed, Failed}, nil, "core profile: failed", false},
+		// Not checked on policy: the profile passes, and says what is unproven.
+		{"core", []string{Passed, Skipped}, []string{"", "not checked: the cluster's policy forbids host-network pods"}, "core profile: passed", true},
 		{"", []string{Passed}, nil, "selected checks: passed", true},
 	} {
 		r := &Run{Profile: tc.profile}

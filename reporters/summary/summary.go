@@ -46,6 +46,22 @@ func Write(w io.Writer, run *results.Run) {
 	for _, l := range run.Leftovers {
 		fmt.Fprintf(w, "LEFTOVER: %s\n", l)
 	}
+	if s.Refused > 0 {
+		fmt.Fprintf(w, "refused for want of permission (403): %d API requests, first: %s (`kubeproof rbac --profile %s` prints what the profile needs)\n", s.Refused, firstRefusal(run), run.Profile)
+	}
+}
+
+// firstRefusal is the first API request the run was refused, runner first.
+func firstRefusal(run *results.Run) string {
+	if len(run.Refused) > 0 {
+		return run.Refused[0]
+	}
+	for _, c := range run.Checks {
+		if len(c.Refused) > 0 {
+			return c.Refused[0] + " (check " + c.Name + ")"
+		}
+	}
+	return ""
 }
 
 func figures(c results.Check) string {

@@ -44,3 +44,9 @@ func Filter(profile, userFilter string, consented bool) (filter string, leftOut 
 	}
 	return strings.Join(parts, " && "), leftOut
 }
+
+// SelectsDisruptive: the profile runs the disruptive checks, given consent
+// to break the cluster (see Filter).
+func SelectsDisruptive(profile string, consented bool) bool {
+	return profile == "certification" && consented
+}

@@ -48,4 +48,7 @@ const (
 	EntryMeasurement = "kubeproof.measurement"
 	EntryDiagnostics = "kubeproof.diagnostics"
 	EntryTargets     = "kubeproof.targets"
+	// EntryRefused lists the API requests refused for want of permission
+	// while the check ran (RBAC 403s).
+	EntryRefused = "kubeproof.refused"
 )

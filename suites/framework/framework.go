@@ -17,6 +17,7 @@ import (
 	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/internal/proc"
+	"github.com/kubeproof/kubeproof/suites/contract"
 )
 
 // Framework gives one spec its client and its own namespace.
@@ -38,6 +39,14 @@ func New(baseName string) *Framework {
 	ginkgo.BeforeEach(func(ctx ginkgo.SpecContext) {
 		f.Client = client()
 		f.usedPeers = false
+		// Permission refusals seen while the spec runs go in its results.
+		before, _ := kube.Refusals()
+		ginkgo.DeferCleanup(func() {
+			n, first := kube.Refusals()
+			if n > before {
+				ginkgo.AddReportEntry(contract.EntryRefused, first[min(before, len(first)):], ginkgo.ReportEntryVisibilityNever)
+			}
+		})
 		// The shared pods do not live through disruptive checks, which
 		// run after all others (Serial) and could take their nodes down.
 		if ginkgo.CurrentSpecReport().IsSerial {

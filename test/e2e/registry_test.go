@@ -61,6 +61,9 @@ func managedCluster(t *testing.T, kubeconfig, cluster string) {
 		}
 	}
 	enforceRestricted(t, c, cluster+"-control-plane")
+	// The runs act as ServiceAccounts bound to the printed roles, under a
+	// context that does not say kind.
+	core := serviceAccountKubeconfig(t, c, "core", "core", nil)
 
 	ref := reg + "/kubeproof/workload:e2e"
 	out, err := exec.Command(kubeproofBin(t), "image", "push", ref, "--insecure").CombinedOutput()
@@ -74,8 +77,11 @@ func managedCluster(t *testing.T, kubeconfig, cluster string) {
 	}
 
 	start := time.Now()
-	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--no-kind-detection", "--workload-image", ref, "--insecure-registry", "--profile", "core")
-	t.Logf("core profile, managed and locked down: exit %d after %.0fs: %d passed, %d failed, %d not checked", code, time.Since(start).Seconds(), run.Summary.Passed, run.Summary.Failed, run.Summary.Skipped)
+	code, run, _ := kubeproofRun(t, "--kubeconfig", core, "--no-kind-detection", "--workload-image", ref, "--insecure-registry", "--profile", "core")
+	t.Logf("core profile, managed and locked down: exit %d after %.0fs: %d passed, %d failed, %d not checked, %d refused (403)", code, time.Since(start).Seconds(), run.Summary.Passed, run.Summary.Failed, run.Summary.Skipped, run.Summary.Refused)
+	if run.Summary.Refused != 0 {
+		t.Errorf("core profile with the core role: want 0 requests refused for want of permission, got %d: runner %v; checks %v", run.Summary.Refused, run.Refused, refusedChecks(run))
+	}
 	for _, ch := range run.Checks {
 		switch {
 		case strings.HasPrefix(ch.Name, "node-to-pod and pod-to-node"):
@@ -107,7 +113,7 @@ func managedCluster(t *testing.T, kubeconfig, cluster string) {
 
 	start = time.Now()
 	missing := reg + "/kubeproof/workload:missing"
-	code, _, said := kubeproofRun(t, "--kubeconfig", kubeconfig, "--workload-image", missing, "--insecure-registry", "--profile", "quick")
+	code, _, said := kubeproofRun(t, "--kubeconfig", core, "--no-kind-detection", "--workload-image", missing, "--insecure-registry", "--profile", "quick")
 	lines := strings.Split(strings.TrimSpace(said), "\n")
 	if code != 3 || len(lines) != 1 || !strings.Contains(lines[0], missing) || time.Since(start) > 30*time.Second {
 		t.Errorf("a tag the registry lacks: want exit 3 within seconds and one line naming %s, got exit %d after %.1fs: %q", missing, code, time.Since(start).Seconds(), said)
@@ -117,17 +123,35 @@ func managedCluster(t *testing.T, kubeconfig, cluster string) {
 	// it: the image start before any check sees the pull fail.
 	start = time.Now()
 	absent := reg + "/kubeproof/workload@sha256:" + strings.Repeat("0", 64)
-	code, _, said = kubeproofRun(t, "--kubeconfig", kubeconfig, "--no-kind-detection", "--workload-image", absent, "--profile", "quick")
+	code, _, said = kubeproofRun(t, "--kubeconfig", core, "--no-kind-detection", "--workload-image", absent, "--profile", "quick")
 	lines = strings.Split(strings.TrimSpace(said), "\n")
 	if code != 3 || len(lines) != 1 || !strings.Contains(lines[0], absent+" cannot start on node "+cluster) || !strings.Contains(lines[0], "ErrImagePull") || time.Since(start) > 45*time.Second {
 		t.Errorf("a digest the registry lacks: want exit 3 within seconds and one line naming %s, a node and ErrImagePull, got exit %d after %.1fs: %q", absent, code, time.Since(start).Seconds(), said)
 	}
 	t.Logf("a digest the registry lacks, after %.1fs: %s", time.Since(start).Seconds(), strings.TrimSpace(said))
 
-	// Disruptive checks with consent: drain runs, the faults that act on
-	// node containers through Docker are not checked, and say why.
-	code, run, _ = kubeproofRun(t, "--kubeconfig", kubeconfig, "--no-kind-detection", "--workload-image", pushed,
+	// The core role minus one verb: the run ends before it creates
+	// anything, naming the verb.
+	lacking := serviceAccountKubeconfig(t, c, "no-pod-patch", "core", withoutVerb("pods", "patch"))
+	start = time.Now()
+	code, _, said = kubeproofRun(t, "--kubeconfig", lacking, "--no-kind-detection", "--workload-image", pushed, "--profile", "core")
+	lines = strings.Split(strings.TrimSpace(said), "\n")
+	if code != 3 || len(lines) != 1 || !strings.Contains(lines[0], "patch pods") || time.Since(start) > 30*time.Second {
+		t.Errorf("the core role without patch on pods: want exit 3 within seconds and one line naming \"patch pods\", got exit %d after %.1fs: %q", code, time.Since(start).Seconds(), said)
+	}
+	t.Logf("the core role without patch on pods, after %.1fs: %s", time.Since(start).Seconds(), strings.TrimSpace(said))
+
+	// Disruptive checks with consent, as the certification role: drain
+	// runs, the faults that act on node containers through Docker are not
+	// checked, and say why.
+	certification := serviceAccountKubeconfig(t, c, "certification", "certification", nil)
+	start = time.Now()
+	code, run, _ = kubeproofRun(t, "--kubeconfig", certification, "--no-kind-detection", "--workload-image", pushed,
 		"--profile", "certification", "--allow-disruptive", "--label-filter", "area:resilience")
+	t.Logf("certification profile, resilience only: exit %d after %.0fs: %d passed, %d failed, %d not checked, %d refused (403)", code, time.Since(start).Seconds(), run.Summary.Passed, run.Summary.Failed, run.Summary.Skipped, run.Summary.Refused)
+	if run.Summary.Refused != 0 {
+		t.Errorf("certification with the certification role: want 0 requests refused for want of permission, got %d: runner %v; checks %v", run.Summary.Refused, run.Refused, refusedChecks(run))
+	}
 	for _, ch := range run.Checks {
 		switch fault, _, _ := strings.Cut(ch.Name, ":"); fault {
 		case "drain", "pod-kill":
@@ -223,4 +247,15 @@ func kindNodes(t *testing.T, cluster string) []string {
 		t.Fatalf("kind cluster %s has no nodes", cluster)
 	}
 	return nodes
+}
+
+// refusedChecks lists the refusals each check saw.
+func refusedChecks(run *results.Run) map[string][]string {
+	out := map[string][]string{}
+	for _, c := range run.Checks {
+		if len(c.Refused) > 0 {
+			out[c.Name] = c.Refused
+		}
+	}
+	return out
 }
