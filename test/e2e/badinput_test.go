@@ -44,6 +44,9 @@ current-context: c
 		{"unknown profile", []string{"run", "--profile", "everything"}, 2, "--profile"},
 		{"bad kind config", []string{"cluster", "create", "--config", garbage}, 2, "kind config"},
 		{"truncated results", []string{"report", "markdown", garbage}, 2, garbage},
+		{"kind and not kind", []string{"run", "--kind", "--no-kind-detection"}, 2, "--no-kind-detection"},
+		{"rbac for an unknown profile", []string{"rbac", "--profile", "everything"}, 2, "--profile"},
+		{"rbac for a subject it cannot bind", []string{"rbac", "--subject", "sa:ci:kubeproof"}, 2, "serviceaccount:NAMESPACE:NAME"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
