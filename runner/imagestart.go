@@ -70,8 +70,11 @@ func imageStart(ctx context.Context, c *kube.Client, o Options, out io.Writer) (
 		pullSecret = kube.PullSecretName
 	}
 
+	// The pods' status says why one cannot start; the kubelet's Started
+	// event says a container runs as soon as it does, before the status
+	// (which waits for the kubelet's next relist, up to a second).
 	factory := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(ns))
-	informer := factory.Core().V1().Pods()
+	informer, events := factory.Core().V1().Pods(), factory.Core().V1().Events()
 	changed := make(chan struct{}, 1)
 	notify := func(any) {
 		select {
@@ -79,10 +82,12 @@ func imageStart(ctx context.Context, c *kube.Client, o Options, out io.Writer) (
 		default:
 		}
 	}
-	if _, err := informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: notify, UpdateFunc: func(_, o any) { notify(o) }, DeleteFunc: notify,
-	}); err != nil {
-		return nil, err
+	for _, i := range []cache.SharedIndexInformer{informer.Informer(), events.Informer()} {
+		if _, err := i.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: notify, UpdateFunc: func(_, o any) { notify(o) }, DeleteFunc: notify,
+		}); err != nil {
+			return nil, err
+		}
 	}
 	watchCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -96,7 +101,7 @@ func imageStart(ctx context.Context, c *kube.Client, o Options, out io.Writer) (
 		}
 		podNode[pod.Name] = n
 	}
-	cache.WaitForCacheSync(watchCtx.Done(), informer.Informer().HasSynced)
+	cache.WaitForCacheSync(watchCtx.Done(), informer.Informer().HasSynced, events.Informer().HasSynced)
 
 	deadline := time.NewTimer(imageStartTimeout)
 	defer deadline.Stop()
@@ -104,7 +109,8 @@ func imageStart(ctx context.Context, c *kube.Client, o Options, out io.Writer) (
 	defer tick.Stop()
 	for {
 		pods, _ := informer.Lister().List(labels.Everything())
-		verdict, failure := judgeImageStart(pods, podNode, time.Since(start))
+		evs, _ := events.Lister().List(labels.Everything())
+		verdict, failure := judgeImageStart(pods, startedPods(evs), podNode, time.Since(start))
 		if failure != "" {
 			return nil, fmt.Errorf("workload image %s %s", o.WorkloadImage, failure)
 		}
@@ -124,20 +130,32 @@ func imageStart(ctx context.Context, c *kube.Client, o Options, out io.Writer) (
 	}
 }
 
-// judgeImageStart: done when every pod's container runs; failure is one
-// line naming the first pod that cannot start, its node and the cause.
-func judgeImageStart(pods []*corev1.Pod, podNode map[string]string, since time.Duration) (done bool, failure string) {
+// judgeImageStart: done when every pod's container runs (started: the
+// kubelet said so in an event); failure is one line naming the first pod
+// that cannot start, its node and the cause.
+func judgeImageStart(pods []*corev1.Pod, started map[string]bool, podNode map[string]string, since time.Duration) (done bool, failure string) {
 	running := 0
 	for _, p := range pods {
 		node := podNode[p.Name]
 		if why := startFailure(p, since); why != "" {
 			return false, fmt.Sprintf("cannot start on node %s: %s (pod %s/%s)", node, why, p.Namespace, p.Name)
 		}
-		if containerRunning(p) {
+		if started[p.Name] || containerRunning(p) {
 			running++
 		}
 	}
 	return running == len(podNode), ""
+}
+
+// startedPods names the pods whose container the kubelet reported started.
+func startedPods(events []*corev1.Event) map[string]bool {
+	started := map[string]bool{}
+	for _, e := range events {
+		if e.InvolvedObject.Kind == "Pod" && e.Reason == "Started" {
+			started[e.InvolvedObject.Name] = true
+		}
+	}
+	return started
 }
 
 // startFailure says why the pod will not start, "" while it may.

@@ -21,29 +21,32 @@ func TestJudgeImageStart(t *testing.T) {
 	}
 	nodes := map[string]string{"start-0": "n0", "start-1": "n1"}
 	for _, c := range []struct {
-		name  string
-		pods  []*corev1.Pod
-		since time.Duration
-		done  bool
-		fail  string
+		name    string
+		pods    []*corev1.Pod
+		since   time.Duration
+		done    bool
+		fail    string
+		started map[string]bool
 	}{
-		{"all running", []*corev1.Pod{pod("start-0", "n0", running), pod("start-1", "n1", running)}, time.Second, true, ""},
-		{"one still creating", []*corev1.Pod{pod("start-0", "n0", running), pod("start-1", "n1", waiting("ContainerCreating", ""))}, time.Second, false, ""},
-		{"a pod not seen yet", []*corev1.Pod{pod("start-0", "n0", running)}, time.Second, false, ""},
+		{"all running", []*corev1.Pod{pod("start-0", "n0", running), pod("start-1", "n1", running)}, time.Second, true, "", nil},
+		{"one still creating", []*corev1.Pod{pod("start-0", "n0", running), pod("start-1", "n1", waiting("ContainerCreating", ""))}, time.Second, false, "", nil},
+		// The kubelet's Started event comes before its status says so.
+		{"started, status not yet", []*corev1.Pod{pod("start-0", "n0", running), pod("start-1", "n1", waiting("ContainerCreating", ""))}, time.Second, true, "", map[string]bool{"start-1": true}},
+		{"a pod not seen yet", []*corev1.Pod{pod("start-0", "n0", running)}, time.Second, false, "", nil},
 		{"pull failed", []*corev1.Pod{pod("start-0", "n0", running), pod("start-1", "n1", waiting("ErrImagePull", "failed to pull: not found"))}, time.Second, false,
-			"cannot start on node n1: ErrImagePull: failed to pull: not found (pod ns/start-1)"},
+			"cannot start on node n1: ErrImagePull: failed to pull: not found (pod ns/start-1)", nil},
 		{"back-off", []*corev1.Pod{pod("start-0", "n0", waiting("ImagePullBackOff", "Back-off pulling image"))}, time.Second, false,
-			"cannot start on node n0: ImagePullBackOff: Back-off pulling image (pod ns/start-0)"},
+			"cannot start on node n0: ImagePullBackOff: Back-off pulling image (pod ns/start-0)", nil},
 		{"unschedulable", []*corev1.Pod{pod("start-0", "", corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable", Message: "0/3 nodes are available: 1 Insufficient cpu."}}})}, time.Second, false,
-			"cannot start on node n0: not scheduled: Unschedulable 0/3 nodes are available: 1 Insufficient cpu. (pod ns/start-0)"},
-		{"no scheduler yet", []*corev1.Pod{pod("start-0", "", corev1.PodStatus{Phase: corev1.PodPending})}, 5 * time.Second, false, ""},
+			"cannot start on node n0: not scheduled: Unschedulable 0/3 nodes are available: 1 Insufficient cpu. (pod ns/start-0)", nil},
+		{"no scheduler yet", []*corev1.Pod{pod("start-0", "", corev1.PodStatus{Phase: corev1.PodPending})}, 5 * time.Second, false, "", nil},
 		{"no scheduler", []*corev1.Pod{pod("start-0", "", corev1.PodStatus{Phase: corev1.PodPending})}, 11 * time.Second, false,
-			"cannot start on node n0: not scheduled: no scheduler has acted on it within 10s (is kube-scheduler running?) (pod ns/start-0)"},
+			"cannot start on node n0: not scheduled: no scheduler has acted on it within 10s (is kube-scheduler running?) (pod ns/start-0)", nil},
 		{"exited", []*corev1.Pod{pod("start-0", "n0", corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Error", ExitCode: 2}}}}})}, time.Second, false,
-			"cannot start on node n0: the container exited: Error (exit 2) (pod ns/start-0)"},
+			"cannot start on node n0: the container exited: Error (exit 2) (pod ns/start-0)", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			done, fail := judgeImageStart(c.pods, nodes, c.since)
+			done, fail := judgeImageStart(c.pods, c.started, nodes, c.since)
 			if done != c.done || strings.TrimSpace(fail) != c.fail {
 				t.Errorf("want done %v, failure %q; got %v, %q", c.done, c.fail, done, fail)
 			}

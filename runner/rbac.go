@@ -54,7 +54,9 @@ var coreGrants = []grant{
 	rule("", "pods", "create", "delete", "deletecollection", "list", "watch", "patch"),
 	rule("", "pods/exec", "create"),
 	rule("", "pods/log", "get"),
-	rule("", "events", "list"),
+	// Diagnostics read a failed check's events; the image start watches the
+	// kubelet's Started events.
+	rule("", "events", "list", "watch"),
 	rule("", "services", "create", "delete"),
 	rule("discovery.k8s.io", "endpointslices", "list", "watch"),
 	rule("apps", "deployments", "create", "delete", "get", "list", "watch", "update"),

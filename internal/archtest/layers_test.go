@@ -22,6 +22,7 @@ var layers = map[string]float64{
 	"cmd/kubeproof/chaos":        0.5,
 	"cmd/kubeproof/cleanup":      0.5,
 	"cmd/kubeproof/image":        0.5,
+	"cmd/kubeproof/rbac":         0.5,
 	"cmd/kubeproof/docker":       0.5,
 	"cmd/kubeproof/version":      0.5,
 	"cmd/kubeproof/internal":     0.9,
