@@ -70,7 +70,7 @@ type Summary struct {
 	// Refused counts the API requests refused for want of permission (RBAC
 	// 403), by the checks and the runner: 0 with a role that grants what
 	// the profile needs.
-	Refused int `json:"refused"`
+	Refused int `json:"refused,omitempty"`
 }
 
 // Check is one spec's outcome.
