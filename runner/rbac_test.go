@@ -2,10 +2,13 @@ package runner
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/kubeproof/kubeproof/suites/contract"
 	authv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -111,6 +114,24 @@ func TestSubjectRefusesWhatItCannotBind(t *testing.T) {
 	for _, s := range []Subject{"serviceaccount:ci", "sa:ci:x", "user:", "group"} {
 		if _, err := RBAC("core", false, "", s); err == nil {
 			t.Errorf("subject %q: want an error", s)
+		}
+	}
+}
+
+// The roles shipped in deploy/rbac are what `kubeproof rbac` prints.
+func TestShippedRolesAreCurrent(t *testing.T) {
+	for _, profile := range contract.Profiles {
+		path := filepath.Join("..", "deploy", "rbac", profile+".yaml")
+		shipped, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		printed, err := RBAC(profile, contract.SelectsDisruptive(profile, true), "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(shipped) != string(printed) {
+			t.Errorf("%s is not what `kubeproof rbac --profile %s` prints: regenerate it with go run ./cmd/kubeproof rbac --profile %s > %s", path, profile, profile, path)
 		}
 	}
 }
