@@ -34,7 +34,11 @@ const defaultServiceAccountTimeout = 30 * time.Second
 // restart can take seconds.
 func WaitDefaultServiceAccount(ctx context.Context, c kubernetes.Interface, ns string) error {
 	var last error
-	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, defaultServiceAccountTimeout, true, func(ctx context.Context) (bool, error) {
+	// Usually there within milliseconds: ask again soon, then less often.
+	backoff := wait.Backoff{Duration: 5 * time.Millisecond, Factor: 2, Steps: 1 << 30, Cap: 250 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(ctx, defaultServiceAccountTimeout)
+	defer cancel()
+	err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
 		_, last = c.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
 		return last == nil, nil
 	})
