@@ -3,6 +3,8 @@ package runner
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -66,6 +68,7 @@ func leftoverFaults(ctx context.Context, c *kube.Client, kindCluster, runID stri
 		}
 		return true, nil
 	})
+	var kindNodes []string
 	for name, was := range before {
 		now, ok := after[name]
 		switch {
@@ -78,20 +81,36 @@ func leftoverFaults(ctx context.Context, c *kube.Client, kindCluster, runID stri
 		case !was.tainted && now.tainted:
 			found = append(found, fmt.Sprintf("node %s was left with an unreachable/not-ready taint", name))
 		}
-		if kindCluster == "" || !was.ready {
-			continue
+		if kindCluster != "" && was.ready {
+			kindNodes = append(kindNodes, name)
 		}
-		n := kindnode.Node{Cluster: kindCluster, Name: name}
-		if st, err := n.State(ctx); err != nil || st != "running" {
-			found = append(found, fmt.Sprintf("node container %s is %q", name, st))
-			continue
-		}
-		if !n.KubeletActive(ctx) {
-			found = append(found, fmt.Sprintf("kubelet of node %s is stopped", name))
-		}
-		if n.PartitionActive(ctx) {
-			found = append(found, fmt.Sprintf("node %s still has kubeproof's partition rules", name))
-		}
+	}
+	// Each node's container asked at once: a docker command each.
+	slices.Sort(kindNodes)
+	perNode := make([][]string, len(kindNodes))
+	var wg sync.WaitGroup
+	for i, name := range kindNodes {
+		wg.Go(func() { perNode[i] = leftOnContainer(ctx, kindnode.Node{Cluster: kindCluster, Name: name}) })
+	}
+	wg.Wait()
+	for _, lines := range perNode {
+		found = append(found, lines...)
+	}
+	return found
+}
+
+// leftOnContainer is what a fault left on a kind node's container: the
+// container stopped or paused, the kubelet stopped, the partition rules.
+func leftOnContainer(ctx context.Context, n kindnode.Node) []string {
+	if st, err := n.State(ctx); err != nil || st != "running" {
+		return []string{fmt.Sprintf("node container %s is %q", n.Name, st)}
+	}
+	var found []string
+	if !n.KubeletActive(ctx) {
+		found = append(found, fmt.Sprintf("kubelet of node %s is stopped", n.Name))
+	}
+	if n.PartitionActive(ctx) {
+		found = append(found, fmt.Sprintf("node %s still has kubeproof's partition rules", n.Name))
 	}
 	return found
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kubeproof/kubeproof/cluster/kindcluster"
@@ -18,15 +19,54 @@ import (
 	"github.com/kubeproof/kubeproof/internal/proc"
 )
 
-// sweepTimeout bounds the wait for the run's namespaces to disappear.
+// sweepTimeout bounds the wait for the run's pods to be gone.
 const sweepTimeout = 3 * time.Minute
 
-// sweep deletes whatever namespaces of this run are still there (a spec's
-// own cleanup normally got them first) and returns what remains.
+// sweep makes sure nothing of the run is left running: every namespace of
+// the run is deleted (each check deletes its own as it ends, pods first)
+// and holds no pod any more, a pod still terminating being deleted at once.
+// A terminating namespace refuses new objects, and the namespace
+// controller removes it with the rest of its objects on its own, about
+// 5 s after the deletion (a fixed grace period): the run does not wait for
+// that, which would add those 5 s to every run; `kubeproof cleanup` does.
+// It returns what remains at the deadline, a line each.
 func sweep(ctx context.Context, c *kube.Client, runID string) []string {
-	// The run's own namespaces: this process owns them, so force.
-	left, _ := Cleanup(ctx, c, meta.LabelRunID+"="+runID, sweepTimeout, true)
-	return left
+	var remaining []string
+	forced := map[types.UID]bool{}
+	_ = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, sweepTimeout, true, func(ctx context.Context) (bool, error) {
+		list, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: meta.LabelRunID + "=" + runID})
+		if err != nil {
+			remaining = []string{fmt.Sprintf("could not list the run's namespaces: %v", err)}
+			return false, nil
+		}
+		remaining = remaining[:0]
+		for _, ns := range list.Items {
+			if ns.DeletionTimestamp == nil {
+				// A check that could not delete its own: the run owns
+				// it, so no owner check.
+				if err := kube.DeleteNamespaceNow(ctx, c, ns.Name); err != nil {
+					remaining = append(remaining, fmt.Sprintf("namespace %s (%v)", ns.Name, err))
+					continue
+				}
+			}
+			pods, err := c.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				remaining = append(remaining, fmt.Sprintf("namespace %s (could not list its pods: %v)", ns.Name, err))
+				continue
+			}
+			for _, p := range pods.Items {
+				remaining = append(remaining, "pod "+ns.Name+"/"+p.Name)
+				// Created before the namespace's deletion, or deleted
+				// since with its own grace period: now.
+				if !forced[p.UID] {
+					forced[p.UID] = true
+					_ = c.CoreV1().Pods(ns.Name).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+				}
+			}
+		}
+		return len(remaining) == 0, nil
+	})
+	return remaining
 }
 
 // Cleanup deletes every namespace matching the label selector and waits

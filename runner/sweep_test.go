@@ -41,3 +41,28 @@ func TestCleanupLeavesLiveRunsAlone(t *testing.T) {
 		t.Errorf("forced: left %v, skipped %v; want everything removed", left, skipped)
 	}
 }
+
+// sweep deletes the run's namespaces and their pods, and nothing of
+// another run.
+func TestSweepDeletesTheRunsPods(t *testing.T) {
+	ns := func(name, run string) *corev1.Namespace {
+		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{meta.LabelManagedBy: meta.ManagedBy, meta.LabelRunID: run}}}
+	}
+	pod := func(ns, name string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	}
+	c := &kube.Client{Interface: fake.NewClientset(ns("mine", "r1"), pod("mine", "web"), ns("theirs", "r2"), pod("theirs", "web"))}
+	ctx := context.Background()
+	if left := sweep(ctx, c, "r1"); len(left) != 0 {
+		t.Fatalf("left %v, want nothing", left)
+	}
+	if _, err := c.CoreV1().Pods("mine").Get(ctx, "web", metav1.GetOptions{}); err == nil {
+		t.Error("the run's pod is still there")
+	}
+	if _, err := c.CoreV1().Pods("theirs").Get(ctx, "web", metav1.GetOptions{}); err != nil {
+		t.Errorf("another run's pod was touched: %v", err)
+	}
+	if _, err := c.CoreV1().Namespaces().Get(ctx, "theirs", metav1.GetOptions{}); err != nil {
+		t.Errorf("another run's namespace was touched: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -44,6 +45,23 @@ func WaitDefaultServiceAccount(ctx context.Context, c kubernetes.Interface, ns s
 	})
 	if err != nil {
 		return fmt.Errorf("namespace %s: want its default ServiceAccount within %s (created by kube-controller-manager; is it running?), got %v", ns, defaultServiceAccountTimeout, last)
+	}
+	return nil
+}
+
+// DeleteNamespaceNow deletes a namespace, its pods first and at once
+// (grace period 0): whoever made it is done with it, and nothing of it
+// runs on any node a moment later. The namespace controller removes the
+// rest about 5 s after the request (its fixed grace period); a terminating
+// namespace refuses new objects meanwhile.
+func DeleteNamespaceNow(ctx context.Context, c kubernetes.Interface, ns string) error {
+	err := c.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}, metav1.ListOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete the pods of namespace %s: %w", ns, err)
+	}
+	err = c.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete namespace %s: %w", ns, err)
 	}
 	return nil
 }

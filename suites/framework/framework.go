@@ -108,18 +108,11 @@ func (f *Framework) deleteNamespace(ctx context.Context) {
 	deleteNamespace(ctx, f.Client, f.Namespace)
 }
 
-// deleteNamespace deletes a namespace of the run, its pods first and at
-// once (grace period 0): the spec is over, and the namespace controller,
-// which starts about 5 s after the request, then finds no pod to wait
-// for, so the runner's sweep is not held up by their shutdown.
+// deleteNamespace deletes a namespace of the run, its pods at once: the
+// spec is over, and the runner's sweep then finds nothing running.
 func deleteNamespace(ctx context.Context, c *kube.Client, ns string) {
-	err := c.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}, metav1.ListOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		fmt.Fprintf(ginkgo.GinkgoWriter, "cleanup: delete the pods of namespace %s: %v\n", ns, err)
-	}
-	err = c.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		fmt.Fprintf(ginkgo.GinkgoWriter, "cleanup: delete namespace %s: %v\n", ns, err)
+	if err := kube.DeleteNamespaceNow(ctx, c, ns); err != nil {
+		fmt.Fprintf(ginkgo.GinkgoWriter, "cleanup: %v\n", err)
 	}
 }
 

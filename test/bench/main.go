@@ -23,9 +23,13 @@ import (
 	"time"
 
 	"github.com/kubeproof/kubeproof/cluster/kindcluster"
+	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
+	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/nodeimage"
 	"github.com/kubeproof/kubeproof/reporters/results"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // Report is the file bench writes.
@@ -56,6 +60,26 @@ type Path struct {
 	Process int         `json:"process"`
 	Seconds float64     `json:"seconds"`
 	Checks  []CheckTime `json:"checks"`
+}
+
+// settled waits, untimed, until no kubeproof namespace is left: a run
+// ends with its namespaces terminating, and the namespace controller's
+// work on them would slow the next run, which a user's run would not
+// meet.
+func settled(ctx context.Context, c *kube.Client) error {
+	var left int
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		nss, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: meta.ManagedSelector("")})
+		if err != nil {
+			return false, nil
+		}
+		left = len(nss.Items)
+		return left == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("before a run: %d kubeproof namespaces still there after 2m (kubeproof cleanup removes them): %w", left, err)
+	}
+	return nil
 }
 
 func main() {
@@ -97,7 +121,14 @@ func run() error {
 	}
 	rep := Report{Profile: *profile, Procs: *procs, Runs: *runs, Cluster: cluster}
 	var all []*results.Run
+	client, err := kube.NewClient(cluster, "")
+	if err != nil {
+		return exitcode.EnvironmentError(err)
+	}
 	for i := 1; i <= *runs; i++ {
+		if err := settled(ctx, client); err != nil {
+			return exitcode.EnvironmentError(err)
+		}
 		dir := filepath.Join(*out, fmt.Sprintf("run-%d", i))
 		start := time.Now()
 		cmd := exec.Command(*bin, "run", "--kubeconfig", cluster, "--profile", *profile, "--procs", fmt.Sprint(*procs), "--output-dir", dir)

@@ -261,39 +261,45 @@ func (s *safety) killEverything(t *testing.T) {
 	t.Logf("whole %.1fs after chaos revert + cleanup: %s", time.Since(start).Seconds(), said)
 }
 
-// killDuringSweep holds the run's namespace with a finalizer, so that the
-// runner, after its checks ended, sits in its sweep waiting for it; the
-// runner is killed there, then the finalizer is let go.
+// killDuringSweep holds a pod of the run with a finalizer, so that the
+// runner, after its checks ended, sits in its sweep waiting for the pod to
+// go; the runner is killed there, then the finalizer is let go.
 func (s *safety) killDuringSweep(t *testing.T) killRow {
 	ctx := context.Background()
 	const hold = "kubeproof.io/e2e-hold"
 	// A check that lives for seconds (it starts pods), so that the hold is
 	// on before the check deletes its namespace.
 	r := s.start(t, "sweep-"+time.Now().Format("150405"), "--label-filter", "area:networking", "--focus", "pod-to-pod on the same node")
-	var held string
-	s.waitFor(t, r, "the run's namespace", func(ctx context.Context) bool {
+	var held types.NamespacedName
+	s.waitFor(t, r, "a pod of the run's", func(ctx context.Context) bool {
 		nss, err := s.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: checkNamespaces(r.id)})
 		if err != nil || len(nss.Items) == 0 {
 			return false
 		}
-		held = nss.Items[0].Name
-		patch := fmt.Sprintf(`{"metadata":{"finalizers":[%q]}}`, hold)
-		_, err = s.client.CoreV1().Namespaces().Patch(ctx, held, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
-		if err != nil {
-			t.Fatalf("hold namespace %s: %v", held, err)
+		for _, ns := range nss.Items {
+			pods, err := s.client.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{})
+			if err != nil || len(pods.Items) == 0 {
+				continue
+			}
+			held = types.NamespacedName{Namespace: ns.Name, Name: pods.Items[0].Name}
+			patch := fmt.Sprintf(`{"metadata":{"finalizers":[%q]}}`, hold)
+			if _, err := s.client.CoreV1().Pods(held.Namespace).Patch(ctx, held.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+				t.Fatalf("hold pod %s: %v", held, err)
+			}
+			return true
 		}
-		return true
+		return false
 	})
 	release := func() {
-		_, err := s.client.CoreV1().Namespaces().Patch(ctx, held, types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
+		_, err := s.client.CoreV1().Pods(held.Namespace).Patch(ctx, held.Name, types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
-			t.Errorf("release namespace %s: %v", held, err)
+			t.Errorf("release pod %s: %v", held, err)
 		}
 	}
 	defer release()
-	s.waitFor(t, r, "the runner alone, sweeping the held namespace", func(ctx context.Context) bool {
-		ns, err := s.client.CoreV1().Namespaces().Get(ctx, held, metav1.GetOptions{})
-		return err == nil && ns.DeletionTimestamp != nil && len(runProcs(r.dir)) == 1
+	s.waitFor(t, r, "the runner alone, sweeping the held pod", func(ctx context.Context) bool {
+		p, err := s.client.CoreV1().Pods(held.Namespace).Get(ctx, held.Name, metav1.GetOptions{})
+		return err == nil && p.DeletionTimestamp != nil && len(runProcs(r.dir)) == 1
 	})
 	if err := r.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -301,7 +307,7 @@ func (s *safety) killDuringSweep(t *testing.T) killRow {
 	at := time.Now()
 	<-r.done
 	release()
-	row := killRow{Boundary: "during sweep", Killed: "the checks had ended; the runner was waiting for namespace " + held + " to go"}
+	row := killRow{Boundary: "during sweep", Killed: "the checks had ended; the runner was waiting for pod " + held.String() + " to go"}
 	row.ChildrenGone = s.childrenGone(t, r)
 	row.Cleaned = s.restore(t)
 	row.Whole = time.Since(at).Seconds()

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/reporters/results"
 )
@@ -133,10 +134,35 @@ func interruptRun(t *testing.T, kubeconfig string) {
 		t.Errorf("want exit 130 after SIGINT, got %v\n%s", err, out.String())
 	}
 	t.Logf("run stopped %.1fs after SIGINT", time.Since(start).Seconds())
-	nss, err := c.CoreV1().Namespaces().List(context.Background(), selector)
-	if err != nil || len(nss.Items) != 0 {
-		t.Errorf("namespaces of the interrupted run left behind: %v %v", err, nss)
+	requireSwept(t, c, runID)
+}
+
+// requireSwept: when a run has ended, each of its namespaces is
+// terminating with no pod left in it, and the namespace controller
+// removes them within its grace period (5 s) and a little work.
+func requireSwept(t *testing.T, c *kube.Client, runID string) {
+	t.Helper()
+	ctx := context.Background()
+	nss, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: meta.LabelRunID + "=" + runID})
+	if err != nil {
+		t.Fatal(err)
 	}
+	for _, ns := range nss.Items {
+		pods, err := c.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{})
+		if ns.DeletionTimestamp == nil || err != nil || len(pods.Items) != 0 {
+			t.Errorf("run %s ended: want namespace %s terminating with no pod, got deletion %v, pods %v (%v)", runID, ns.Name, ns.DeletionTimestamp, len(pods.Items), err)
+		}
+	}
+	const within = time.Minute
+	start := time.Now()
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, within, true, func(ctx context.Context) (bool, error) {
+		nss, err = c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: meta.LabelRunID + "=" + runID})
+		return err == nil && len(nss.Items) == 0, nil
+	})
+	if err != nil {
+		t.Errorf("run %s ended: want its namespaces gone within %s, got %s", runID, within, names(nss))
+	}
+	t.Logf("the run's namespaces were gone %.1fs after it ended", time.Since(start).Seconds())
 }
 
 // TestServicesFailWithoutKubeProxy first takes kube-proxy off one worker
