@@ -97,7 +97,7 @@ var _ = framework.Describe("planned node maintenance", contract.AreaResilience, 
 			}
 			// No floor from report (share 1): a drain must lose no request
 			// at all, which the check below says in its own words.
-			report(scenario{fault: "drain"}, obs, intervals, injectedAt, replacedAt, victim, trafficNode, 1)
+			report(scenario{fault: "drain"}, obs, intervals, injectedAt, replacedAt, replacedAt, victim, trafficNode, 1)
 			if failed > 0 {
 				framework.Failf("drain of %s: %d of %d requests through Service %s failed while its pods moved; want none (PDB minAvailable %d, readiness probes, 5s shutdown delay)", victim, failed, total, app, replicas-1)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -148,7 +149,7 @@ func runScenario(ctx ginkgo.SpecContext, f *framework.Framework, sc scenario) {
 
 	// Keep some traffic after recovery to show the Service is whole again.
 	intervals := trafficUntil(ctx, f, traffic.Name, time.Now().Add(10*time.Second))
-	report(sc, obs, intervals, injectedAt, replacedAt, victim, trafficNode, onVictim)
+	report(sc, obs, intervals, injectedAt, replacedAt, revertAt, victim, trafficNode, onVictim)
 }
 
 // expectPhase waits until the observer saw the phase, within bound of the
@@ -198,7 +199,7 @@ const outageMargin = 10.0
 // after recovery, or when the outage cost more than the backends the node
 // held: until their endpoints go, about that share of requests fails, and
 // the rest must be answered.
-func report(sc scenario, obs *observer, intervals []wire.Interval, injectedAt, replacedAt time.Time, victim, trafficNode string, onVictim float64) {
+func report(sc scenario, obs *observer, intervals []wire.Interval, injectedAt, replacedAt, revertAt time.Time, victim, trafficNode string, onVictim float64) {
 	for _, phase := range phases {
 		if d, ok := obs.since(phase); ok {
 			framework.Measure("phase: "+phase, d.Seconds(), "s")
@@ -206,6 +207,10 @@ func report(sc scenario, obs *observer, intervals []wire.Interval, injectedAt, r
 	}
 	var series []framework.Point
 	outageOK, outageAll, afterOK, afterAll := 0, 0, 0, 0
+	// When each request after recovery failed, and how: the line that
+	// says so must let a reader tell a slow node's return from a lost
+	// endpoint.
+	var afterFailed []string
 	for _, iv := range intervals {
 		at := time.UnixMilli(iv.Start)
 		total := iv.OK + iv.Failed
@@ -219,6 +224,9 @@ func report(sc scenario, obs *observer, intervals []wire.Interval, injectedAt, r
 			outageOK, outageAll = outageOK+iv.OK, outageAll+total
 		default:
 			afterOK, afterAll = afterOK+iv.OK, afterAll+total
+			if iv.Failed > 0 {
+				afterFailed = append(afterFailed, fmt.Sprintf("%d in the second from %+.1fs of the revert (%s)", iv.Failed, at.Sub(revertAt).Seconds(), wire.Counts(iv.Errors)))
+			}
 		}
 	}
 	if outageAll > 0 {
@@ -233,7 +241,7 @@ func report(sc scenario, obs *observer, intervals []wire.Interval, injectedAt, r
 		ratio := 100 * float64(afterOK) / float64(afterAll)
 		framework.Measure("traffic success after recovery", ratio, "%")
 		if afterOK != afterAll {
-			framework.Failf("%s on node %s: after recovery %d of %d requests through Service %s from the traffic pod on node %s failed; want none", sc.fault, victim, afterAll-afterOK, afterAll, app, trafficNode)
+			framework.Failf("%s on node %s: after recovery %d of %d requests through Service %s from the traffic pod on node %s failed; want none: %s", sc.fault, victim, afterAll-afterOK, afterAll, app, trafficNode, strings.Join(afterFailed, "; "))
 		}
 	}
 }
