@@ -225,7 +225,7 @@ func report(sc scenario, obs *observer, intervals []wire.Interval, injectedAt, r
 		default:
 			afterOK, afterAll = afterOK+iv.OK, afterAll+total
 			if iv.Failed > 0 {
-				afterFailed = append(afterFailed, fmt.Sprintf("%d in the second from %+.1fs of the revert (%s)", iv.Failed, at.Sub(revertAt).Seconds(), wire.Counts(iv.Errors)))
+				afterFailed = append(afterFailed, fmt.Sprintf("%d in the 1s interval at %+.1fs from the revert (%s)", iv.Failed, at.Sub(revertAt).Seconds(), wire.Counts(iv.Errors)))
 			}
 		}
 	}
