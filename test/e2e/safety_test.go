@@ -570,6 +570,7 @@ func (s *safety) twoRunsAtOnce(t *testing.T) {
 				t.Errorf("refused run %s journalled faults: %v", loser.id, entries)
 			}
 			t.Logf("run %s passed alone; at most %d fault active at a time", winner.id, most)
+			requireSwept(t, s.client, winner.id)
 			s.requireWhole(t)
 			return
 		case <-time.After(200 * time.Millisecond):
