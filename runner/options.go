@@ -50,6 +50,16 @@ func (o *Options) validate() error {
 	if err := contract.ValidateFilter(o.LabelFilter); err != nil {
 		return fmt.Errorf("--label-filter: %w", err)
 	}
+	switch {
+	case o.Profile == "pre-upgrade" && o.TargetVersion == "":
+		return fmt.Errorf("--profile pre-upgrade needs --target-version vMAJOR.MINOR[.PATCH]: the version the cluster will be upgraded to")
+	case o.Profile != "pre-upgrade" && o.TargetVersion != "":
+		return fmt.Errorf("--target-version is for --profile pre-upgrade, not %s", o.Profile)
+	case o.TargetVersion != "":
+		if _, err := parseTarget(o.TargetVersion); err != nil {
+			return err
+		}
+	}
 	if o.Procs < 1 {
 		return fmt.Errorf("--procs %d: want 1 or more", o.Procs)
 	}

@@ -85,6 +85,14 @@ var disruptiveGrants = []grant{
 	rule("", "namespaces", "get"),
 }
 
+// preUpgradeGrants: what the pre-upgrade checks add: every
+// PodDisruptionBudget, and the DaemonSets that kubectl's drain filters
+// confirm own a pod (they read pods and nodes with the core grants).
+var preUpgradeGrants = []grant{
+	rule("policy", "poddisruptionbudgets", "list"),
+	rule("apps", "daemonsets", "get"),
+}
+
 // pullSecretGrants: with --image-pull-secret, reading it and copying it
 // into the run's namespaces.
 func pullSecretGrants(ref string) []grant {
@@ -95,12 +103,15 @@ func pullSecretGrants(ref string) []grant {
 	return []grant{in(ns, rule("", "secrets", "get"), name), rule("", "secrets", "create")}
 }
 
-// grantsFor is what a run needs: disruptive when its selection has
-// disruptive checks (the profile and consent).
-func grantsFor(disruptive bool, pullSecret string) []grant {
+// grantsFor is what a run of the profile needs: disruptive when its
+// selection has disruptive checks (the profile and consent).
+func grantsFor(profile string, disruptive bool, pullSecret string) []grant {
 	g := slices.Clone(coreGrants)
 	if disruptive {
 		g = append(g, disruptiveGrants...)
+	}
+	if profile == "pre-upgrade" {
+		g = append(g, preUpgradeGrants...)
 	}
 	return append(g, pullSecretGrants(pullSecret)...)
 }
@@ -205,7 +216,7 @@ func RBAC(profile string, disruptive bool, pullSecret string, subject Subject) (
 	var docs []any
 	byNS := map[string][]rbacv1.PolicyRule{}
 	var namespaces []string
-	for _, g := range grantsFor(disruptive, pullSecret) {
+	for _, g := range grantsFor(profile, disruptive, pullSecret) {
 		if _, ok := byNS[g.Namespace]; !ok {
 			namespaces = append(namespaces, g.Namespace)
 		}

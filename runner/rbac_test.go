@@ -25,7 +25,7 @@ func TestRBACMatchesPreflight(t *testing.T) {
 		profile    string
 		disruptive bool
 		secret     string
-	}{{"core", false, ""}, {"certification", true, ""}, {"core", false, "regs/pull"}} {
+	}{{"core", false, ""}, {"certification", true, ""}, {"core", false, "regs/pull"}, {"pre-upgrade", false, ""}} {
 		out, err := RBAC(c.profile, c.disruptive, c.secret, "serviceaccount:ci:kubeproof")
 		if err != nil {
 			t.Fatal(err)
@@ -58,7 +58,7 @@ func TestRBACMatchesPreflight(t *testing.T) {
 			t.Errorf("%s: %d roles, %d bindings", c.profile, len(rules), bound)
 		}
 		asked := 0
-		for _, g := range grantsFor(c.disruptive, c.secret) {
+		for _, g := range grantsFor(c.profile, c.disruptive, c.secret) {
 			for _, a := range g.permissions() {
 				asked++
 				if !allows(rules[a.Namespace], a) {
@@ -100,7 +100,7 @@ func TestMissingPermissionsNamesWhatIsDenied(t *testing.T) {
 		r.Status.Allowed = !(a.Resource == "pods" && a.Verb == "patch") && !(a.Resource == "leases" && a.Verb == "update")
 		return true, r, nil
 	})
-	missing, err := missingPermissions(context.Background(), c, grantsFor(false, ""))
+	missing, err := missingPermissions(context.Background(), c, grantsFor("core", false, ""))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 		}
 		o.WorkloadImage = resolved
 	}
-	run := &results.Run{SchemaVersion: results.SchemaVersion, RunID: o.RunID, KubeproofVersion: version.Version, Profile: o.Profile, Focus: o.Focus, StartedAt: time.Now().UTC()}
+	run := &results.Run{SchemaVersion: results.SchemaVersion, RunID: o.RunID, KubeproofVersion: version.Version, Profile: o.Profile, TargetVersion: o.TargetVersion, Focus: o.Focus, StartedAt: time.Now().UTC()}
 
 	useKind := o.Kind || (o.Kubeconfig == "" && o.Context == "" && !kubeconfigAvailable())
 	var kindName string
@@ -88,10 +88,16 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 		kindName = kindnode.ClusterFromContext(client.ContextName)
 	}
 	consent := o.AllowDisruptive || useKind || ownCluster(client, kindName)
-	grants := grantsFor(contract.SelectsDisruptive(o.Profile, consent), o.ImagePullSecret)
+	grants := grantsFor(o.Profile, contract.SelectsDisruptive(o.Profile, consent), o.ImagePullSecret)
 	version, err := preflight(ctx, client, o.Profile, grants)
 	if err != nil {
 		return nil, exitcode.EnvironmentError(err)
+	}
+	if o.TargetVersion != "" {
+		t, _ := parseTarget(o.TargetVersion) // validated with the flags
+		if err := checkTarget(version, t); err != nil {
+			return nil, exitcode.UsageError(err)
+		}
 	}
 	if err := checkPullSecret(ctx, client, o.ImagePullSecret); err != nil {
 		return nil, err

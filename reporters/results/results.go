@@ -42,17 +42,20 @@ func Mark(verdict string) string {
 
 // Run is the whole results file.
 type Run struct {
-	SchemaVersion    string    `json:"schemaVersion"`
-	RunID            string    `json:"runID"`
-	KubeproofVersion string    `json:"kubeproofVersion"`
-	Profile          string    `json:"profile,omitempty"`
-	LabelFilter      string    `json:"labelFilter,omitempty"`
-	Focus            string    `json:"focus,omitempty"`
-	StartedAt        time.Time `json:"startedAt"`
-	FinishedAt       time.Time `json:"finishedAt"`
-	Cluster          Cluster   `json:"cluster"`
-	Summary          Summary   `json:"summary"`
-	Checks           []Check   `json:"checks"`
+	SchemaVersion    string `json:"schemaVersion"`
+	RunID            string `json:"runID"`
+	KubeproofVersion string `json:"kubeproofVersion"`
+	Profile          string `json:"profile,omitempty"`
+	// TargetVersion is the version a pre-upgrade run judged the cluster
+	// against.
+	TargetVersion string    `json:"targetVersion,omitempty"`
+	LabelFilter   string    `json:"labelFilter,omitempty"`
+	Focus         string    `json:"focus,omitempty"`
+	StartedAt     time.Time `json:"startedAt"`
+	FinishedAt    time.Time `json:"finishedAt"`
+	Cluster       Cluster   `json:"cluster"`
+	Summary       Summary   `json:"summary"`
+	Checks        []Check   `json:"checks"`
 	// LeftOut lists what the profile or filter did not select, and why.
 	LeftOut []string `json:"leftOut,omitempty"`
 	// Leftovers lists objects or faults the run could not remove.
@@ -217,6 +220,9 @@ func (r *Run) Outcome() Outcome {
 		o.Word = "selected checks: " + word
 		if r.Profile != "" {
 			o.Word = r.Profile + " profile: " + word
+		}
+		if r.TargetVersion != "" {
+			o.Word = r.Profile + " profile, to " + r.TargetVersion + ": " + word
 		}
 		return o
 	}

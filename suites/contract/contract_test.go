@@ -9,7 +9,7 @@ import (
 func TestSettingsRoundTrip(t *testing.T) {
 	want := Settings{
 		Cluster: Cluster{Kubeconfig: "/tmp/a b/kubeconfig", Context: "kind-x"}, RunID: "r1", WorkloadImage: "reg:5000/w@sha256:ab", ImagePullSecret: "ci/pull",
-		ProgressFile: "/tmp/p.jsonl", KindCluster: "x", AllowDisruptive: true, AllowPrivilegedPods: true, RunnerPID: 4242,
+		ProgressFile: "/tmp/p.jsonl", KindCluster: "x", AllowDisruptive: true, AllowPrivilegedPods: true, RunnerPID: 4242, TargetVersion: "v1.35.4",
 	}
 	var got Settings
 	fs := flag.NewFlagSet("suites", flag.ContinueOnError)
@@ -23,7 +23,7 @@ func TestSettingsRoundTrip(t *testing.T) {
 	// Every field is a flag: a new field without one would not reach the suites.
 	n := 0
 	fs.VisitAll(func(*flag.Flag) { n++ })
-	if n != len(want.settingFlags()) || n != 11 {
+	if n != len(want.settingFlags()) || n != 12 {
 		t.Errorf("%d flags registered for %d settings; a new setting needs its flag", n, len(want.settingFlags()))
 	}
 }
@@ -48,9 +48,10 @@ func TestFilter(t *testing.T) {
 		leftOut       int
 	}{
 		{"quick", "", false, "profile:quick", 1},
-		{"core", "area:dns", false, "!disruptive && (area:dns)", 2},
-		{"certification", "", false, "!disruptive", 1},
-		{"certification", "", true, "", 0},
+		{"core", "area:dns", false, "!disruptive && !profile:pre-upgrade && (area:dns)", 3},
+		{"certification", "", false, "!profile:pre-upgrade && !disruptive", 2},
+		{"certification", "", true, "!profile:pre-upgrade", 1},
+		{"pre-upgrade", "area:upgrade", false, "!disruptive && (area:upgrade)", 2},
 	} {
 		got, left := Filter(c.profile, c.user, c.consent)
 		if got != c.want || len(left) != c.leftOut {

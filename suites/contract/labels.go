@@ -20,10 +20,16 @@ const (
 	AreaDNS        Label = "area:dns"
 	AreaWorkloads  Label = "area:workloads"
 	AreaResilience Label = "area:resilience"
+	// AreaUpgrade judges a cluster against the version it is about to be
+	// upgraded to (Settings.TargetVersion).
+	AreaUpgrade Label = "area:upgrade"
 
 	ProfileQuick         Label = "profile:quick"
 	ProfileCore          Label = "profile:core"
 	ProfileCertification Label = "profile:certification"
+	// ProfilePreUpgrade checks need a target version: no other profile
+	// selects them.
+	ProfilePreUpgrade Label = "profile:pre-upgrade"
 
 	// Disruptive checks break something cluster-wide (a node, a system
 	// component); they run Serial and only with consent.
@@ -50,8 +56,8 @@ const (
 
 // Labels lists the registry, sorted.
 var Labels = sorted(
-	AreaNodes, AreaNetworking, AreaServices, AreaDNS, AreaWorkloads, AreaResilience,
-	ProfileQuick, ProfileCore, ProfileCertification,
+	AreaNodes, AreaNetworking, AreaServices, AreaDNS, AreaWorkloads, AreaResilience, AreaUpgrade,
+	ProfileQuick, ProfileCore, ProfileCertification, ProfilePreUpgrade,
 	Disruptive, CrossNode, NeedsHostNetwork, NeedsPrivileged,
 	ChaosNodeStop, ChaosNodePause, ChaosKubeletStop, ChaosKubeletFreeze, ChaosPartition, ChaosDrain, ChaosPodKill,
 )

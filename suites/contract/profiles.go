@@ -7,7 +7,7 @@ import (
 )
 
 // Profiles select what a run checks.
-var Profiles = []string{"quick", "core", "certification"}
+var Profiles = []string{"quick", "core", "certification", "pre-upgrade"}
 
 // DefaultProfile is what a run checks when no profile is named.
 const DefaultProfile = "core"
@@ -25,18 +25,25 @@ func ValidateProfile(p string) error {
 // checks run only with consent (the user's, or a cluster the run created).
 func Filter(profile, userFilter string, consented bool) (filter string, leftOut []string) {
 	var parts []string
+	const preUpgradeLeftOut = "pre-upgrade checks: they judge the cluster against the version it will be upgraded to (use --profile pre-upgrade --target-version)"
 	switch profile {
 	case "quick":
 		parts = append(parts, string(ProfileQuick))
 		leftOut = append(leftOut, "checks outside the quick profile (use --profile core or certification)")
 	case "core":
-		parts = append(parts, "!"+string(Disruptive))
-		leftOut = append(leftOut, "disruptive checks: node faults and component outages (use --profile certification)")
+		parts = append(parts, "!"+string(Disruptive), "!"+string(ProfilePreUpgrade))
+		leftOut = append(leftOut, "disruptive checks: node faults and component outages (use --profile certification)", preUpgradeLeftOut)
 	case "certification":
+		parts = append(parts, "!"+string(ProfilePreUpgrade))
+		leftOut = append(leftOut, preUpgradeLeftOut)
 		if !consented {
 			parts = append(parts, "!"+string(Disruptive))
 			leftOut = append(leftOut, "disruptive checks: no consent to break this cluster (pass --allow-disruptive, or use --kind)")
 		}
+	case "pre-upgrade":
+		// The core checks, and those that judge the target version.
+		parts = append(parts, "!"+string(Disruptive))
+		leftOut = append(leftOut, "disruptive checks: node faults and component outages (use --profile certification)")
 	}
 	if userFilter != "" {
 		parts = append(parts, "("+userFilter+")")

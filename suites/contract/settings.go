@@ -34,6 +34,9 @@ type Settings struct {
 	AllowControlPlane bool
 	// AllowPrivilegedPods lets kubelet-freeze run its privileged pod.
 	AllowPrivilegedPods bool
+	// TargetVersion is the Kubernetes version the cluster is about to be
+	// upgraded to (vMAJOR.MINOR[.PATCH]): the pre-upgrade checks judge it.
+	TargetVersion string
 	// RunnerPID is the runner's process: when it dies (SIGKILL), the spec
 	// processes interrupt themselves, so that their cleanups revert the
 	// faults and remove the objects nobody is watching any more.
@@ -75,6 +78,7 @@ func (s *Settings) settingFlags() []setting {
 		{"allow-disruptive", "KUBEPROOF_ALLOW_DISRUPTIVE", "consent to disruptive checks (node faults) on a cluster kubeproof did not create", &s.AllowDisruptive},
 		{"allow-control-plane", "", "let node faults target control-plane nodes", &s.AllowControlPlane},
 		{"allow-privileged-pods", "", "let the kubelet-freeze scenario run a privileged hostPID pod (node faults on clusters that are not kind)", &s.AllowPrivilegedPods},
+		{"target-version", "KUBEPROOF_TARGET_VERSION", "the Kubernetes version the cluster will be upgraded to, vMAJOR.MINOR[.PATCH] (--profile pre-upgrade): one minor ahead at most, never behind", &s.TargetVersion},
 		{"runner-pid", "", "the runner's process ID: the checks stop and clean up when it is gone", &s.RunnerPID},
 	}...)
 }
