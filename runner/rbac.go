@@ -86,11 +86,14 @@ var disruptiveGrants = []grant{
 }
 
 // preUpgradeGrants: what the pre-upgrade checks add: every
-// PodDisruptionBudget, and the DaemonSets that kubectl's drain filters
-// confirm own a pod (they read pods and nodes with the core grants).
+// PodDisruptionBudget, the DaemonSets that kubectl's drain filters
+// confirm own a pod (they read pods and nodes with the core grants), and
+// the API server's metrics.
 var preUpgradeGrants = []grant{
 	rule("policy", "poddisruptionbudgets", "list"),
 	rule("apps", "daemonsets", "get"),
+	// The API server's record of deprecated APIs requested.
+	{PolicyRule: rbacv1.PolicyRule{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}},
 }
 
 // pullSecretGrants: with --image-pull-secret, reading it and copying it
@@ -116,9 +119,10 @@ func grantsFor(profile string, disruptive bool, pullSecret string) []grant {
 	return append(g, pullSecretGrants(pullSecret)...)
 }
 
-// permission is one verb on one resource, as a SelfSubjectAccessReview asks.
-func (g grant) permissions() []authv1.ResourceAttributes {
-	var out []authv1.ResourceAttributes
+// permissions are the rule's verbs on its resources or URLs, one each, as
+// a SelfSubjectAccessReview asks.
+func (g grant) permissions() []authv1.SelfSubjectAccessReviewSpec {
+	var out []authv1.SelfSubjectAccessReviewSpec
 	for _, r := range g.Resources {
 		resource, sub, _ := strings.Cut(r, "/")
 		for _, v := range g.Verbs {
@@ -126,13 +130,22 @@ func (g grant) permissions() []authv1.ResourceAttributes {
 			if len(g.ResourceNames) > 0 {
 				a.Name = g.ResourceNames[0]
 			}
-			out = append(out, a)
+			out = append(out, authv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &a})
+		}
+	}
+	for _, u := range g.NonResourceURLs {
+		for _, v := range g.Verbs {
+			out = append(out, authv1.SelfSubjectAccessReviewSpec{NonResourceAttributes: &authv1.NonResourceAttributes{Path: u, Verb: v}})
 		}
 	}
 	return out
 }
 
-func describe(a authv1.ResourceAttributes) string {
+func describe(p authv1.SelfSubjectAccessReviewSpec) string {
+	if n := p.NonResourceAttributes; n != nil {
+		return n.Verb + " " + n.Path
+	}
+	a := p.ResourceAttributes
 	r := a.Resource
 	if a.Subresource != "" {
 		r += "/" + a.Subresource
@@ -152,7 +165,7 @@ func describe(a authv1.ResourceAttributes) string {
 // missingPermissions asks the API server, one review per verb and
 // resource (all at once), what of grants this identity may not do.
 func missingPermissions(ctx context.Context, c kubernetes.Interface, grants []grant) ([]string, error) {
-	var attrs []authv1.ResourceAttributes
+	var attrs []authv1.SelfSubjectAccessReviewSpec
 	for _, g := range grants {
 		attrs = append(attrs, g.permissions()...)
 	}
@@ -161,7 +174,7 @@ func missingPermissions(ctx context.Context, c kubernetes.Interface, grants []gr
 	var wg sync.WaitGroup
 	for i := range attrs {
 		wg.Go(func() {
-			review := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &attrs[i]}}
+			review := &authv1.SelfSubjectAccessReview{Spec: attrs[i]}
 			res, err := c.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
 			if err != nil {
 				errs[i] = err

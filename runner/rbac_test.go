@@ -61,7 +61,11 @@ func TestRBACMatchesPreflight(t *testing.T) {
 		for _, g := range grantsFor(c.profile, c.disruptive, c.secret) {
 			for _, a := range g.permissions() {
 				asked++
-				if !allows(rules[a.Namespace], a) {
+				ns := ""
+				if a.ResourceAttributes != nil {
+					ns = a.ResourceAttributes.Namespace
+				}
+				if !allows(rules[ns], a) {
 					t.Errorf("%s: preflight asks to %s, no printed rule allows it", c.profile, describe(a))
 				}
 			}
@@ -69,7 +73,7 @@ func TestRBACMatchesPreflight(t *testing.T) {
 		printed := 0
 		for _, rs := range rules {
 			for _, r := range rs {
-				printed += len(r.Resources) * len(r.Verbs)
+				printed += (len(r.Resources) + len(r.NonResourceURLs)) * len(r.Verbs)
 			}
 		}
 		if printed != asked {
@@ -78,7 +82,16 @@ func TestRBACMatchesPreflight(t *testing.T) {
 	}
 }
 
-func allows(rules []rbacv1.PolicyRule, a authv1.ResourceAttributes) bool {
+func allows(rules []rbacv1.PolicyRule, p authv1.SelfSubjectAccessReviewSpec) bool {
+	if n := p.NonResourceAttributes; n != nil {
+		for _, r := range rules {
+			if slices.Contains(r.NonResourceURLs, n.Path) && slices.Contains(r.Verbs, n.Verb) {
+				return true
+			}
+		}
+		return false
+	}
+	a := p.ResourceAttributes
 	res := a.Resource
 	if a.Subresource != "" {
 		res += "/" + a.Subresource

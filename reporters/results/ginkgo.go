@@ -88,6 +88,11 @@ func checkFrom(s types.SpecReport) Check {
 			if json.Unmarshal([]byte(e.Value.AsJSON), &t) == nil {
 				c.Targets = append(c.Targets, t...)
 			}
+		case contract.EntryWarning:
+			var w string
+			if json.Unmarshal([]byte(e.Value.AsJSON), &w) == nil {
+				c.Warnings = append(c.Warnings, w)
+			}
 		case contract.EntryRefused:
 			var r []string
 			if json.Unmarshal([]byte(e.Value.AsJSON), &r) == nil {

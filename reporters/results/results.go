@@ -99,6 +99,9 @@ type Check struct {
 	// Refused lists the API requests refused for want of permission (RBAC
 	// 403) while the check ran.
 	Refused []string `json:"refused,omitempty"`
+	// Warnings are what the check found that does not fail it but must be
+	// read (an API only deprecated, not removed).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Measurement is one recorded figure, with an optional time series.

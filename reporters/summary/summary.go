@@ -43,6 +43,11 @@ func Write(w io.Writer, run *results.Run) {
 	}
 	o := run.Outcome()
 	fmt.Fprintf(w, "verdict: %s (%s)\n", o.Word, o.Why)
+	for _, c := range run.Checks {
+		for _, warning := range c.Warnings {
+			fmt.Fprintf(w, "warning: %s: %s\n", c.Name, warning)
+		}
+	}
 	for _, l := range run.Leftovers {
 		fmt.Fprintf(w, "LEFTOVER: %s\n", l)
 	}

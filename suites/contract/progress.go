@@ -51,4 +51,7 @@ const (
 	// EntryRefused lists the API requests refused for want of permission
 	// while the check ran (RBAC 403s).
 	EntryRefused = "kubeproof.refused"
+	// EntryWarning is something a passing check found worth telling: not a
+	// failure, not silence either.
+	EntryWarning = "kubeproof.warning"
 )

@@ -26,6 +26,12 @@ func MeasureSeries(name string, value float64, unit string, series []Point) {
 	ginkgo.AddReportEntry(contract.EntryMeasurement, Measurement{Name: name, Value: value, Unit: unit, Series: series}, ginkgo.ReportEntryVisibilityNever)
 }
 
+// Warn records a warning: what the check found that does not fail it
+// but that its reader must see (the summary and the report show it).
+func Warn(format string, args ...any) {
+	ginkgo.AddReportEntry(contract.EntryWarning, fmt.Sprintf(format, args...), ginkgo.ReportEntryVisibilityNever)
+}
+
 // Failf fails the spec with a one-line reason: what was expected, what was
 // seen, and which objects.
 func Failf(format string, args ...any) {

@@ -23,6 +23,11 @@ import (
 var _ = framework.Describe("pre-upgrade", contract.AreaUpgrade, func() {
 	f := framework.New("upgrade")
 
+	framework.Check("no API in live use that the target version removes",
+		"No client MUST have requested, since the API server started, an API that the target version no longer serves (the API server's apiserver_requested_deprecated_apis: group, version, resource, and the release that removes it); an API only deprecated is named as a warning. Each API server counts its own requests: on a cluster with several, the one that answered is judged.",
+		contract.ProfilePreUpgrade,
+		func(ctx ginkgo.SpecContext) { noRemovedAPIInUse(ctx, f) })
+
 	framework.Check("every kubelet within the skew the target version allows",
 		"Once the control plane runs the target version, every kubelet MUST be within its version skew policy: no newer than the target, and at most three minor versions older.",
 		contract.ProfilePreUpgrade,

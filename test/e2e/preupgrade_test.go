@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,10 +13,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubeproof/kubeproof/fixtures/workloadimage"
 	"github.com/kubeproof/kubeproof/internal/kube"
@@ -50,7 +55,11 @@ func preUpgrade(t *testing.T, kubeconfig, cluster string) {
 		}
 	}
 
-	preUpgradeChecks := []string{"every kubelet within the skew", "no PodDisruptionBudget blocks", "every node can be drained"}
+	// A client of an API version its CRD marks deprecated: named as a
+	// warning, since no release removes it.
+	requestDeprecated(t, c)
+
+	preUpgradeChecks := []string{"every kubelet within the skew", "no PodDisruptionBudget blocks", "every node can be drained", "no API in live use that the target"}
 	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--profile", "pre-upgrade", "--target-version", "v1.35.4", "--label-filter", "area:upgrade")
 	if code != 0 {
 		t.Fatalf("healthy cluster: want exit 0, got %d", code)
@@ -59,6 +68,10 @@ func preUpgrade(t *testing.T, kubeconfig, cluster string) {
 		if ch := findPrefix(run, name); ch == nil || ch.Verdict != results.Passed {
 			t.Errorf("healthy cluster: want %q passed, got %+v", name, ch)
 		}
+	}
+	const warned = "e2e.kubeproof.io/v1beta1 widgets (deprecated, no removal announced)"
+	if ch := findPrefix(run, preUpgradeChecks[3]); ch == nil || !slices.ContainsFunc(ch.Warnings, func(w string) bool { return strings.Contains(w, warned) }) {
+		t.Errorf("want %q to warn of %q, got %+v", preUpgradeChecks[3], warned, ch)
 	}
 
 	// A pod no controller owns, on a worker, and a budget that lets none
@@ -132,5 +145,50 @@ func preUpgrade(t *testing.T, kubeconfig, cluster string) {
 			continue
 		}
 		t.Logf("failed as expected: %s", ch.Reason)
+	}
+}
+
+// widgetCRD serves e2e.kubeproof.io/v1beta1, deprecated, beside v1.
+const widgetCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.e2e.kubeproof.io
+spec:
+  group: e2e.kubeproof.io
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1beta1
+    served: true
+    storage: false
+    deprecated: true
+    schema: {openAPIV3Schema: {type: object}}
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object}}
+`
+
+// requestDeprecated creates the CRD and lists its deprecated version once
+// it is served: the API server records the request in its metrics.
+func requestDeprecated(t *testing.T, c *kube.Client) {
+	t.Helper()
+	ctx := context.Background()
+	crd := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(widgetCRD), &crd.Object); err != nil {
+		t.Fatal(err)
+	}
+	crds := dynamic.NewForConfigOrDie(c.Config).Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = crds.Delete(context.Background(), crd.GetName(), metav1.DeleteOptions{}) })
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, last = c.CoreV1().RESTClient().Get().AbsPath("/apis/e2e.kubeproof.io/v1beta1/widgets").DoRaw(ctx)
+		return last == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("list e2e.kubeproof.io/v1beta1 widgets: want an answer within 1m, got %v", last)
 	}
 }
