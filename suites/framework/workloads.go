@@ -311,6 +311,9 @@ func (f *Framework) StartPrivilegedServers(ctx context.Context, what string, ser
 	names := make([]string, len(servers))
 	for i, s := range servers {
 		pod := ServerPod(s)
+		for k, v := range RunLabels() {
+			pod.Labels[k] = v
+		}
 		_, err := f.Pods().Create(ctx, pod, metav1.CreateOptions{})
 		if RefusedByPolicy(err) {
 			ginkgo.Skip(fmt.Sprintf("not checked: the cluster's policy forbids %s pods (namespace %s: %s)", what, f.Namespace, oneLine(err.Error())))
