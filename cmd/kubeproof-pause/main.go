@@ -1,15 +1,23 @@
 // Command kubeproof-pause is the pod sandbox process of kubeproof's node
 // image (the role of Kubernetes' pause image): it holds the pod's
 // namespaces, reaps orphaned children and exits on SIGINT or SIGTERM.
+// With -v it prints its version and exits, as that image's pause does:
+// kubeadm's upgrade health check runs a Job of the pause image with -v
+// and waits for it to complete.
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "-v" {
+		fmt.Println("kubeproof-pause: the pause process of kubeproof's node image")
+		return
+	}
 	signals := make(chan os.Signal, 8)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGCHLD)
 	for s := range signals {

@@ -6,11 +6,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubeproof/kubeproof/cluster/dockerup"
 	"github.com/kubeproof/kubeproof/cluster/kindcluster"
@@ -124,6 +129,10 @@ func TestClusterLifecycle(t *testing.T) {
 			a.Name, a.Spec.NodeName, url, b.Name, b.Spec.NodeName, b.Name, resp.OK, resp.Body, resp.Error, resp.Detail)
 	}
 
+	// kubeadm's upgrade health check: a Job of the pause image with -v
+	// must complete, or `kubeadm upgrade` stops at its preflight.
+	measure("pause -v Job completes (kubeadm upgrade's health check)", func() error { return pauseJobCompletes(ctx, client, ns, name+"-control-plane") })
+
 	measure("cluster delete", func() error { return kindcluster.Delete(name, "") })
 	deleted = true
 	writeArtifact(t, "cluster-lifecycle-timings.json", timings)
@@ -140,4 +149,39 @@ func execJSON(t *testing.T, c *kube.Client, ns, pod string, into any, cmd ...str
 	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), into); err != nil {
 		t.Fatalf("%s in %s: output %q is not JSON: %v", strings.Join(cmd, " "), pod, out, err)
 	}
+}
+
+// pauseJobCompletes runs what kubeadm's upgrade health check runs: a Job
+// of the node image's pause image (the one kubeadm lists) with -v.
+func pauseJobCompletes(ctx context.Context, c *kube.Client, ns, controlPlane string) error {
+	out, err := exec.Command("docker", "exec", controlPlane, "kubeadm", "config", "images", "list", "--kubernetes-version", nodeimage.DefaultKubernetesVersion).Output()
+	if err != nil {
+		return fmt.Errorf("kubeadm config images list: %v", err)
+	}
+	var pause string
+	for _, ref := range strings.Fields(string(out)) {
+		if strings.Contains(ref, "/pause:") {
+			pause = ref
+		}
+	}
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "health-check"}, Spec: batchv1.JobSpec{BackoffLimit: ptr.To(int32(0)),
+		Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{Name: "pause", Image: pause, ImagePullPolicy: corev1.PullNever, Args: []string{"-v"}}}}}}}
+	if _, err := c.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	var last string
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		j, err := c.BatchV1().Jobs(ns).Get(ctx, job.Name, metav1.GetOptions{})
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		last = fmt.Sprintf("succeeded %d, failed %d, active %d", j.Status.Succeeded, j.Status.Failed, j.Status.Active)
+		return j.Status.Succeeded == 1, nil
+	})
+	if err != nil {
+		return fmt.Errorf("Job %s/%s of %s -v: want it complete within 1m, got %s", ns, job.Name, pause, last)
+	}
+	return nil
 }
