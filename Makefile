@@ -10,7 +10,7 @@ export CGO_ENABLED := 0
 # Test output (results, reports, logs) lands here.
 ARTIFACTS ?= $(CURDIR)/_output
 
-.PHONY: all build docker node-image cluster cluster-delete run bench test test-deps unit e2e lint clean
+.PHONY: all build docker node-image upgrade-image cluster cluster-delete run bench test test-deps unit e2e lint clean
 
 all: build
 
@@ -30,6 +30,12 @@ docker: build
 # The kind node image, built offline; a no-op when its inputs are unchanged.
 node-image: docker
 	$(KUBEPROOF) image build-node
+
+# The node image that also carries the next minor, for `kubeproof upgrade
+# rehearse`: nodeimage.DefaultUpgradeVersion (a unit test keeps them equal).
+UPGRADE_VERSION ?= v1.35.4
+upgrade-image: docker
+	$(KUBEPROOF) image build-node --upgrade-version $(UPGRADE_VERSION)
 
 # A 3-node kind cluster from the embedded default config.
 cluster: node-image
@@ -61,9 +67,9 @@ unit: test-deps
 	KUBEPROOF_REQUIRE_CHROMIUM=1 $(GO) test $$($(GO) list ./... | grep -v '/suites$$')
 
 # Tests against real kind clusters.
-e2e: node-image
+e2e: node-image upgrade-image
 	mkdir -p $(ARTIFACTS)
-	KUBEPROOF_BIN=$(KUBEPROOF) ARTIFACTS=$(ARTIFACTS) $(GO) test -tags e2e -count=1 -timeout 60m -v ./test/e2e/... 2>&1 | tee $(ARTIFACTS)/e2e.log; exit $${PIPESTATUS[0]}
+	KUBEPROOF_BIN=$(KUBEPROOF) ARTIFACTS=$(ARTIFACTS) $(GO) test -tags e2e -count=1 -timeout 75m -v ./test/e2e/... 2>&1 | tee $(ARTIFACTS)/e2e.log; exit $${PIPESTATUS[0]}
 
 test: lint unit e2e
 

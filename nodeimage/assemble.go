@@ -73,6 +73,19 @@ func (b *builder) assemble(ctx context.Context) error {
 			return err
 		}
 	}
+	if up := b.upgrade; up != nil {
+		// kinder's layout: the upgrade's binaries in a folder named after
+		// its version, and that version in a file beside it.
+		dir := filepath.Join(root, "kubeproof/upgrade", up.KubernetesVersion)
+		for _, c := range []string{"kubeadm", "kubelet", "kubectl"} {
+			if err := copyFile(filepath.Join(up.k8sBin, c), filepath.Join(dir, c), 0o755); err != nil {
+				return err
+			}
+		}
+		if err := os.WriteFile(filepath.Join(root, "kubeproof/upgrade/version"), []byte(up.KubernetesVersion), 0o644); err != nil {
+			return err
+		}
+	}
 	// kind reads the Kubernetes version from here: one line, no newline.
 	if err := os.WriteFile(filepath.Join(root, "kind/version"), []byte(b.KubernetesVersion), 0o644); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -16,6 +17,10 @@ import (
 // DefaultKubernetesVersion is the version the default node image runs.
 const DefaultKubernetesVersion = "v1.34.4"
 
+// DefaultUpgradeVersion is the version an upgrade rehearsal goes to from
+// DefaultKubernetesVersion: the one 1.35 release the module proxy serves.
+const DefaultUpgradeVersion = "v1.35.4"
+
 // Repository is the local image repository of kubeproof node images.
 const Repository = "kubeproof/node"
 
@@ -23,6 +28,11 @@ const Repository = "kubeproof/node"
 type Options struct {
 	// KubernetesVersion such as v1.34.4 or v1.35.4.
 	KubernetesVersion string
+	// UpgradeVersion, when set, is a second Kubernetes version the image
+	// carries for an upgrade: kubeadm, kubelet and kubectl under
+	// /kubeproof/upgrade/<version>/ and its control-plane images preloaded,
+	// so that `kubeadm upgrade` needs no registry. It must be the next minor.
+	UpgradeVersion string
 	// SourceDir is the kubeproof source tree (the module root).
 	SourceDir string
 	// CacheDir keeps the rootfs, the Go module builds and the work area.
@@ -38,8 +48,18 @@ func (o *Options) defaults() error {
 	if o.KubernetesVersion == "" {
 		o.KubernetesVersion = DefaultKubernetesVersion
 	}
-	if _, err := parseKubeVersion(o.KubernetesVersion); err != nil {
+	from, err := parseKubeVersion(o.KubernetesVersion)
+	if err != nil {
 		return err
+	}
+	if o.UpgradeVersion != "" {
+		to, err := parseKubeVersion(o.UpgradeVersion)
+		if err != nil {
+			return err
+		}
+		if to.minor() != from.minor()+1 {
+			return fmt.Errorf("%w: upgrade version %s: want the minor after %s (v1.%d.x); kubeadm upgrades one minor at a time", ErrVersion, o.UpgradeVersion, o.KubernetesVersion, from.minor()+1)
+		}
 	}
 	if o.CacheDir == "" {
 		o.CacheDir = paths.CacheDir()
@@ -66,7 +86,7 @@ func Build(ctx context.Context, o Options) (string, error) {
 	if err := o.defaults(); err != nil {
 		return "", err
 	}
-	tag, err := Tag(o.SourceDir, o.KubernetesVersion)
+	tag, err := tagFor(o.SourceDir, o.KubernetesVersion, o.UpgradeVersion)
 	if err != nil {
 		return "", err
 	}
@@ -82,6 +102,7 @@ func Build(ctx context.Context, o Options) (string, error) {
 	}{
 		{"build Kubernetes " + o.KubernetesVersion + " from the Go module proxy", b.buildKubernetes},
 		{"build etcd and CoreDNS", b.buildAddons},
+		{"build the upgrade version " + o.UpgradeVersion, b.buildUpgrade},
 		{"build kubeproof's node binaries", b.buildOwnBinaries},
 		{"debootstrap the Debian rootfs", b.buildRootfs},
 		{"assemble the node filesystem", b.assemble},
@@ -115,6 +136,26 @@ type builder struct {
 	ownBin   string            // dir with kubeproof-net, kubeproof-runc, kubeproof-pause
 	rootfs   string            // cached debootstrap rootfs
 	images   map[string]string // image role (apiserver, etcd, ...) -> full reference
+	// upgrade is the second version's builder (nil without one): its
+	// binaries and the images its kubeadm lists.
+	upgrade *builder
+}
+
+// buildUpgrade builds the upgrade version's Kubernetes, etcd and CoreDNS
+// (each cached by version like the first) and asks that version's own
+// kubeadm which images it will deploy.
+func (b *builder) buildUpgrade(ctx context.Context) error {
+	if b.UpgradeVersion == "" {
+		fmt.Fprintln(b.Log, "  none asked")
+		return nil
+	}
+	o := b.Options
+	o.KubernetesVersion, o.UpgradeVersion = b.UpgradeVersion, ""
+	b.upgrade = &builder{Options: o, tag: b.tag}
+	if err := b.upgrade.buildKubernetes(ctx); err != nil {
+		return err
+	}
+	return b.upgrade.buildAddons(ctx)
 }
 
 func (b *builder) workDir() string {
@@ -149,15 +190,14 @@ func tail(b []byte, n int) string {
 func Exists(ctx context.Context, ref string) bool { return imageExists(ctx, ref) }
 
 // pruneOlderImages removes the images earlier builds of the same Kubernetes
-// version left (each is about 650 MB); one still used by a container stays.
+// versions left (each is about 650 MB); one still used by a container stays.
 func pruneOlderImages(ctx context.Context, log io.Writer, keep string) {
-	prefix := keep[:strings.LastIndex(keep, "-")+1]
 	out, err := exec.CommandContext(ctx, "docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", Repository).Output()
 	if err != nil {
 		return
 	}
 	for _, ref := range strings.Fields(string(out)) {
-		if ref == keep || !strings.HasPrefix(ref, prefix) {
+		if !olderBuild(ref, keep) {
 			continue
 		}
 		if err := exec.CommandContext(ctx, "docker", "image", "rm", ref).Run(); err != nil {
@@ -166,4 +206,14 @@ func pruneOlderImages(ctx context.Context, log io.Writer, keep string) {
 			fmt.Fprintf(log, "removed older image %s\n", ref)
 		}
 	}
+}
+
+var hashSuffix = regexp.MustCompile(`^[0-9a-f]{12}$`)
+
+// olderBuild reports whether ref is another build of keep's versions: the
+// same tag up to the hash, and nothing but a hash after it (v1.34.4-<hash>
+// is not an older v1.34.4-v1.35.4-<hash>, nor the reverse).
+func olderBuild(ref, keep string) bool {
+	prefix := keep[:strings.LastIndex(keep, "-")+1]
+	return ref != keep && strings.HasPrefix(ref, prefix) && hashSuffix.MatchString(strings.TrimPrefix(ref, prefix))
 }

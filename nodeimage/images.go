@@ -121,8 +121,35 @@ func binaryFile(src, dst string) (layerFile, error) {
 
 // componentImages lists the images kubeadm, kube-proxy, CoreDNS, the
 // sandbox and kubeproof's network agent run, under the exact names the
-// cluster will ask for.
+// cluster will ask for; with an upgrade version, its images too (a
+// reference both versions use goes in once).
 func (b *builder) componentImages() ([]imageSpec, error) {
+	specs, err := b.releaseImages(b.images)
+	if err != nil || b.upgrade == nil {
+		return specs, err
+	}
+	up := b.upgrade
+	up.ownBin, up.rootfs = b.ownBin, b.rootfs
+	more, err := up.releaseImages(up.images)
+	if err != nil {
+		return nil, fmt.Errorf("upgrade version %s: %w", up.KubernetesVersion, err)
+	}
+	have := map[string]bool{}
+	for _, s := range specs {
+		have[s.ref] = true
+	}
+	for _, s := range more {
+		if !have[s.ref] {
+			have[s.ref] = true
+			specs = append(specs, s)
+		}
+	}
+	return specs, nil
+}
+
+// releaseImages are one Kubernetes version's images, built from this
+// builder's binaries, named as images says.
+func (b *builder) releaseImages(images map[string]string) ([]imageSpec, error) {
 	var specs []imageSpec
 	simple := []struct{ role, src, dst string }{
 		{"apiserver", filepath.Join(b.k8sBin, "kube-apiserver"), "/usr/local/bin/kube-apiserver"},
@@ -131,20 +158,22 @@ func (b *builder) componentImages() ([]imageSpec, error) {
 		{"etcd", filepath.Join(b.addonBin, "etcd"), "/usr/local/bin/etcd"},
 		{"coredns", filepath.Join(b.addonBin, "coredns"), "/coredns"},
 		{"pause", filepath.Join(b.ownBin, "kubeproof-pause"), "/pause"},
-		{"net", filepath.Join(b.ownBin, "kubeproof-net"), "/usr/local/bin/kubeproof-net"},
+	}
+	if images["net"] != "" {
+		simple = append(simple, struct{ role, src, dst string }{"net", filepath.Join(b.ownBin, "kubeproof-net"), "/usr/local/bin/kubeproof-net"})
 	}
 	for _, s := range simple {
 		f, err := binaryFile(s.src, s.dst)
 		if err != nil {
 			return nil, err
 		}
-		specs = append(specs, imageSpec{ref: b.images[s.role], files: []layerFile{f}, entrypoint: []string{s.dst}})
+		specs = append(specs, imageSpec{ref: images[s.role], files: []layerFile{f}, entrypoint: []string{s.dst}})
 	}
 	proxy, err := b.kubeProxyFiles()
 	if err != nil {
 		return nil, fmt.Errorf("kube-proxy image: %w", err)
 	}
-	specs = append(specs, imageSpec{ref: b.images["proxy"], files: proxy, entrypoint: []string{"/usr/local/bin/kube-proxy"}})
+	specs = append(specs, imageSpec{ref: images["proxy"], files: proxy, entrypoint: []string{"/usr/local/bin/kube-proxy"}})
 	return specs, nil
 }
 

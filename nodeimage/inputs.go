@@ -24,8 +24,24 @@ var inputDirs = []string{
 // Tag returns the image tag for a source tree and Kubernetes version:
 // kubeproof/node:<version>-<first 12 hex digits of the inputs' hash>.
 func Tag(sourceDir, kubernetesVersion string) (string, error) {
+	return tagFor(sourceDir, kubernetesVersion, "")
+}
+
+// UpgradeTag is the tag of the image that runs kubernetesVersion and
+// carries upgradeVersion beside it:
+// kubeproof/node:<version>-<upgrade version>-<12 hex digits>.
+func UpgradeTag(sourceDir, kubernetesVersion, upgradeVersion string) (string, error) {
+	return tagFor(sourceDir, kubernetesVersion, upgradeVersion)
+}
+
+func tagFor(sourceDir, kubernetesVersion, upgradeVersion string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "kubernetes %s\n", kubernetesVersion)
+	versions := kubernetesVersion
+	if upgradeVersion != "" {
+		fmt.Fprintf(h, "upgrade %s\n", upgradeVersion)
+		versions += "-" + upgradeVersion
+	}
 	var files []string
 	for _, d := range inputDirs {
 		root := filepath.Join(sourceDir, d)
@@ -63,7 +79,7 @@ func Tag(sourceDir, kubernetesVersion string) (string, error) {
 			return "", err
 		}
 	}
-	return fmt.Sprintf("%s:%s-%s", Repository, kubernetesVersion, hex.EncodeToString(h.Sum(nil))[:12]), nil
+	return fmt.Sprintf("%s:%s-%s", Repository, versions, hex.EncodeToString(h.Sum(nil))[:12]), nil
 }
 
 func moduleDeps(sourceDir string) (string, error) {

@@ -15,6 +15,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
+// UpgradeVersionLabel names, on a node image, the second Kubernetes
+// version it carries for an upgrade.
+const UpgradeVersionLabel = "io.kubeproof.upgrade-version"
+
 // load packs the work area as the image's single layer and hands it to
 // `docker load`. The layer is stored, not compressed: it never leaves this
 // machine, and compressing a gigabyte would cost more than it saves.
@@ -38,16 +42,21 @@ func (b *builder) load(ctx context.Context) error {
 	}
 	cfg = cfg.DeepCopy()
 	cfg.OS, cfg.Architecture = "linux", "amd64"
+	labels := map[string]string{
+		"io.kubeproof.kubernetes-version": b.KubernetesVersion,
+		"io.kubeproof.images":             fmt.Sprint(b.images),
+	}
+	if b.upgrade != nil {
+		labels[UpgradeVersionLabel] = b.upgrade.KubernetesVersion
+		labels["io.kubeproof.upgrade-images"] = fmt.Sprint(b.upgrade.images)
+	}
 	cfg.Config = v1.Config{
 		Entrypoint: []string{"/usr/local/bin/entrypoint", "/sbin/init"},
 		// systemd reads container= to know it runs in a container.
 		Env: []string{"container=docker", "PATH=" + imagePath},
 		// SIGTERM makes systemd re-execute; this one makes it shut down.
 		StopSignal: "SIGRTMIN+3",
-		Labels: map[string]string{
-			"io.kubeproof.kubernetes-version": b.KubernetesVersion,
-			"io.kubeproof.images":             fmt.Sprint(b.images),
-		},
+		Labels:     labels,
 	}
 	if img, err = mutate.ConfigFile(img, cfg); err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/rbac"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/report"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/run"
+	"github.com/kubeproof/kubeproof/cmd/kubeproof/upgrade"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/version"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 )
@@ -35,7 +36,7 @@ func main() {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitcode.UsageError(fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
 	})
-	root.AddCommand(run.New(), report.New(), cluster.New(), chaos.New(), cleanup.New(), image.New(), rbac.New(), docker.New(), version.New())
+	root.AddCommand(run.New(), report.New(), cluster.New(), chaos.New(), cleanup.New(), image.New(), rbac.New(), docker.New(), upgrade.New(), version.New())
 	err := root.ExecuteContext(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kubeproof: %v\n", err)

@@ -25,8 +25,10 @@ var layers = map[string]float64{
 	"cmd/kubeproof/rbac":         0.5,
 	"cmd/kubeproof/docker":       0.5,
 	"cmd/kubeproof/version":      0.5,
+	"cmd/kubeproof/upgrade":      0.5,
 	"cmd/kubeproof/internal":     0.9,
-	"fixtures/workload":          0, // a program: runs in every test pod
+	"fixtures/workload":          0,   // a program: runs in every test pod
+	"rehearsal":                  0.8, // upgrade rehearse: runs the runner twice around an upgrade
 	"runner":                     1,
 	"suites":                     1.5, // the suites' test binary
 	"suites/networking":          2,   // the areas
@@ -53,6 +55,7 @@ var layers = map[string]float64{
 	"reporters/markdown":         5.5,
 	"reporters/internal":         6,
 	"reporters/results":          6,
+	"reporters/upgrade":          6,   // the model of upgrade.json
 	"suites/contract":            8,   // leaves
 	"fixtures":                   7.5, // pod and Service builders
 	"fixtures/wire":              8,

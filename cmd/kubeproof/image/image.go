@@ -26,6 +26,9 @@ func New() *cobra.Command {
 		RunE: func(c *cobra.Command, _ []string) error {
 			o.Log = c.OutOrStdout()
 			tag, err := nodeimage.Build(c.Context(), o)
+			if errors.Is(err, nodeimage.ErrVersion) {
+				return exitcode.UsageError(err)
+			}
 			if err != nil {
 				return exitcode.EnvironmentError(err)
 			}
@@ -35,6 +38,7 @@ func New() *cobra.Command {
 	}
 	f := build.Flags()
 	f.StringVar(&o.KubernetesVersion, "kubernetes-version", nodeimage.DefaultKubernetesVersion, "Kubernetes version to build (k8s.io/kubernetes on the Go module proxy), e.g. v1.35.4")
+	f.StringVar(&o.UpgradeVersion, "upgrade-version", "", "a second Kubernetes version the image carries for `kubeproof upgrade rehearse` (the next minor, e.g. "+nodeimage.DefaultUpgradeVersion+"): its kubeadm, kubelet, kubectl and control-plane images")
 	f.StringVar(&o.CacheDir, "cache-dir", "", "where builds are cached (default: $XDG_CACHE_HOME/kubeproof)")
 	f.StringVar(&o.Mirror, "mirror", "", "Debian mirror for debootstrap (default: http://deb.debian.org/debian)")
 	f.BoolVar(&o.Rebuild, "rebuild", false, "build even if an image with the same inputs exists")
@@ -48,6 +52,9 @@ func New() *cobra.Command {
 				return exitcode.EnvironmentError(err)
 			}
 			t, err := nodeimage.Tag(dir, o.KubernetesVersion)
+			if o.UpgradeVersion != "" {
+				t, err = nodeimage.UpgradeTag(dir, o.KubernetesVersion, o.UpgradeVersion)
+			}
 			if err != nil {
 				return err
 			}
@@ -56,6 +63,7 @@ func New() *cobra.Command {
 		},
 	}
 	tag.Flags().StringVar(&o.KubernetesVersion, "kubernetes-version", nodeimage.DefaultKubernetesVersion, "Kubernetes version")
+	tag.Flags().StringVar(&o.UpgradeVersion, "upgrade-version", "", "the second version an upgrade image carries")
 	cmd.AddCommand(build, tag, push())
 	return cmd
 }
