@@ -17,7 +17,7 @@ import (
 func judgeProbes(all map[string]*series, start time.Time, overrides map[string]time.Duration) []upgrade.Probe {
 	var out []upgrade.Probe
 	for _, name := range probeNames() {
-		p := upgrade.Probe{Name: name, Description: probes[name], Errors: map[string]int{}, WithinBudget: true}
+		p := upgrade.Probe{Name: name, Description: probes[name], Errors: map[string]int{}, FailedBy: map[string]int{}, WithinBudget: true}
 		b, ok := defaultBudgets[name]
 		if d, set := overrides[name]; set {
 			b, ok = budget{d, "--max-downtime " + name + "=" + d.String()}, true
@@ -31,6 +31,7 @@ func judgeProbes(all map[string]*series, start time.Time, overrides map[string]t
 		if s == nil {
 			s = &series{}
 		}
+		p.Detail = s.detail
 		bySecond := map[int]*upgrade.Point{}
 		last := 0
 		for _, source := range sortedKeys(s.samples) {
@@ -55,6 +56,7 @@ func judgeProbes(all map[string]*series, start time.Time, overrides map[string]t
 					pt.Failed++
 					p.Failed++
 					p.Errors[x.class]++
+					p.FailedBy[source]++
 				}
 				// An outage runs from its first failed request to the next
 				// answered one (or one request interval past the last).
@@ -81,7 +83,7 @@ func judgeProbes(all map[string]*series, start time.Time, overrides map[string]t
 			p.WithinBudget = p.LongestOutageSeconds <= *p.BudgetSeconds && (*p.BudgetSeconds > 0 || p.Failed == 0)
 		}
 		if len(p.Errors) == 0 {
-			p.Errors = nil
+			p.Errors, p.FailedBy = nil, nil
 		}
 		out = append(out, p)
 	}
@@ -165,8 +167,8 @@ func downtimeLine(p upgrade.Probe, start time.Time) string {
 	if p.OutageStart != nil {
 		at = fmt.Sprintf(" from +%.0fs", p.OutageStart.Sub(start).Seconds())
 	}
-	return fmt.Sprintf("probe %s: want at most %.1fs of downtime (%s), got %d failed of %d requests, longest outage %.1fs%s (%s)",
-		p.Name, *p.BudgetSeconds, p.BudgetSource, p.Failed, p.Requests, p.LongestOutageSeconds, at, wire.Counts(p.Errors))
+	return fmt.Sprintf("probe %s: want at most %.1fs of downtime (%s), got %d failed of %d requests, longest outage %.1fs%s (%s; from %s)",
+		p.Name, *p.BudgetSeconds, p.BudgetSource, p.Failed, p.Requests, p.LongestOutageSeconds, at, wire.Counts(p.Errors), wire.Counts(p.FailedBy))
 }
 
 func orNone(s string) string {

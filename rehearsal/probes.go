@@ -29,6 +29,11 @@ import (
 // measure an outage to a tenth of a second.
 const probeRate = 10
 
+// probeTimeout is how long a request may take before it counts as failed:
+// the suites' request timeout (a two-core machine running three nodes
+// answers slowly while a profile run starts its pods, not wrongly).
+const probeTimeout = 2 * time.Second
+
 // sample is one request of a probe: when it was sent and whether it was
 // answered.
 type sample struct {
@@ -41,6 +46,7 @@ type sample struct {
 type series struct {
 	mu      sync.Mutex
 	samples map[string][]sample // source (a node, this machine) -> samples in order
+	detail  string              // what else the probe saw, one line
 }
 
 func (s *series) add(source string, x sample) {
@@ -74,7 +80,7 @@ func (w *workloads) inClusterProbes(ctx context.Context) (map[string]string, err
 	for _, name := range names {
 		c := base
 		c.Name = strings.ReplaceAll(name, "/", "-")
-		c.Args = []string{"load", "--url", targets[name], fmt.Sprintf("--rate=%d", probeRate), "--interval=1s", "--timeout=1s", "--duration=3h"}
+		c.Args = []string{"load", "--url", targets[name], fmt.Sprintf("--rate=%d", probeRate), "--interval=1s", fmt.Sprintf("--timeout=%s", probeTimeout), "--duration=3h"}
 		c.Ports, c.ReadinessProbe = nil, nil
 		c.Env = append(c.Env, corev1.EnvVar{Name: "HOST_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.hostIP"}}})
 		tpl.Spec.Containers = append(tpl.Spec.Containers, c)
@@ -124,7 +130,7 @@ func (w *workloads) collectInCluster(ctx context.Context, into map[string]*serie
 					into[name] = s
 				}
 				for _, iv := range intervals {
-					addInterval(s, "node "+p.Spec.NodeName, iv)
+					addInterval(s, "node "+strings.TrimPrefix(p.Spec.NodeName, w.cluster+"-"), iv)
 				}
 			}
 		}
@@ -219,7 +225,7 @@ func closeIdle(rt http.RoundTripper) {
 }
 
 func get(rt http.RoundTripper, url string, at time.Time) sample {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := rt.RoundTrip(req)
@@ -274,6 +280,10 @@ func watchProbe(ctx context.Context, c *kube.Client, ns string, labels map[strin
 		seen    = map[int]int{} // n -> times seen
 		order   []int
 		ended   = make(chan struct{})
+		// relistedUpTo is the highest write a relist after 410 Gone saw:
+		// the writes before it whose events the API server no longer had
+		// reached the client as state, as an informer relists.
+		relistedUpTo, relists, rewatches int
 	)
 	go func() {
 		defer close(ended)
@@ -291,13 +301,23 @@ func watchProbe(ctx context.Context, c *kube.Client, ns string, labels map[strin
 			for ev := range rw.ResultChan() {
 				o, ok := ev.Object.(*corev1.ConfigMap)
 				if ev.Type == watch.Error || !ok {
-					// Gone (410): what came since rv can no longer be
-					// watched; those writes count as missed, and the watch
-					// goes on from now. Any other error: resume from rv.
+					// Gone (410), as after the API server restarted:
+					// what came since rv can no longer be watched, so
+					// relist and go on from there. Any other error:
+					// resume from rv.
 					if err := apierrors.FromObject(ev.Object); apierrors.IsGone(err) || apierrors.IsResourceExpired(err) {
 						if got, err := cms.Get(watchCtx, "watched", metav1.GetOptions{}); err == nil {
 							rv = got.ResourceVersion
+							var n int
+							fmt.Sscan(got.Data["n"], &n)
+							mu.Lock()
+							relistedUpTo, relists = max(relistedUpTo, n), relists+1
+							mu.Unlock()
 						}
+					} else {
+						mu.Lock()
+						rewatches++
+						mu.Unlock()
 					}
 					rw.Stop()
 					break
@@ -325,7 +345,7 @@ func watchProbe(ctx context.Context, c *kube.Client, ns string, labels map[strin
 		select {
 		case <-ctx.Done():
 		case at := <-tick.C:
-			wctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			wctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 			cm.Data["n"] = fmt.Sprint(n)
 			updated, err := cms.Update(wctx, cm, metav1.UpdateOptions{})
 			cancel()
@@ -354,9 +374,12 @@ func watchProbe(ctx context.Context, c *kube.Client, ns string, labels map[strin
 	mu.Lock()
 	defer mu.Unlock()
 	s := &series{}
-	last := 0
+	last, covered := 0, 0
 	for _, w := range written {
 		switch {
+		case seen[w.n] == 0 && w.n <= relistedUpTo:
+			covered++
+			s.add("watch", sample{at: w.at, ok: true})
 		case seen[w.n] == 0:
 			s.add("watch", sample{at: w.at, class: "missed"})
 		case seen[w.n] > 1:
@@ -371,5 +394,12 @@ func watchProbe(ctx context.Context, c *kube.Client, ns string, labels map[strin
 		}
 		last = n
 	}
+	events := 0
+	for _, w := range written {
+		if seen[w.n] > 0 {
+			events++
+		}
+	}
+	s.detail = fmt.Sprintf("%d of %d acknowledged writes seen as events, %d through %d relists after 410 Gone; %d re-watches after a refusal or a closed watch", events, len(written), covered, relists, rewatches)
 	return s, nil
 }

@@ -159,6 +159,9 @@ func owner(p *corev1.Pod) string {
 		if ref.Controller == nil || !*ref.Controller {
 			continue
 		}
+		if ref.Kind == "Node" {
+			return "static pods/" + ref.Name // mirror pods: the kubelet runs them from files
+		}
 		if ref.Kind == "ReplicaSet" {
 			if i := strings.LastIndex(ref.Name, "-"); i > 0 {
 				return "Deployment/" + ref.Name[:i]

@@ -41,6 +41,8 @@ const (
 // workloads are the objects deployed before the upgrade, and what they
 // looked like then.
 type workloads struct {
+	// cluster is the kind cluster's name, the prefix of its nodes' names.
+	cluster string
 	c       *kube.Client
 	ns      string
 	image   string

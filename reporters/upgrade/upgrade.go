@@ -80,8 +80,12 @@ type Probe struct {
 	Description string `json:"description"`
 	Requests    int    `json:"requests"`
 	Failed      int    `json:"failed"`
-	// Errors counts the failures by class.
-	Errors map[string]int `json:"errors,omitempty"`
+	// Errors counts the failures by class, FailedBy by where the requests
+	// came from ("node NAME", "this machine").
+	Errors   map[string]int `json:"errors,omitempty"`
+	FailedBy map[string]int `json:"failedBy,omitempty"`
+	// Detail is what else the probe saw, in one line (a watch's relists).
+	Detail string `json:"detail,omitempty"`
 	// LongestOutageSeconds is the longest run of consecutive failed
 	// requests, from the first to the next answer, in seconds.
 	LongestOutageSeconds float64 `json:"longestOutageSeconds"`
@@ -117,8 +121,10 @@ type Object struct {
 	Changed string `json:"changed,omitempty"`
 }
 
-// PodStory is what the upgrade did to the pods of one workload.
+// PodStory is what the upgrade did to the pods of one workload: the
+// rehearsal's and kube-system's.
 type PodStory struct {
+	// Owner is NAMESPACE/KIND/NAME.
 	Owner     string `json:"owner"`
 	Evictions int    `json:"evictions"`
 	// Restarts are container restarts of the workload's pods at the end.

@@ -65,9 +65,10 @@ type view struct {
 
 type probe struct {
 	upgrade.Probe
-	ErrorCounts string
-	Outage      string
-	Budget      string // "" when the probe is measured, not judged
+	ErrorCounts    string
+	FailedByCounts string
+	Outage         string
+	Budget         string // "" when the probe is measured, not judged
 }
 
 type step struct {
@@ -92,7 +93,7 @@ func newView(r *upgrade.Rehearsal) view {
 		v.Timeline = timeline(r)
 	}
 	for _, p := range r.Probes {
-		row := probe{Probe: p, ErrorCounts: counts(p.Errors), Outage: fmt.Sprintf("%.1f s", p.LongestOutageSeconds)}
+		row := probe{Probe: p, ErrorCounts: counts(p.Errors), FailedByCounts: counts(p.FailedBy), Outage: fmt.Sprintf("%.1f s", p.LongestOutageSeconds)}
 		if p.OutageStart != nil {
 			row.Outage += " at " + offset(p.OutageStart.Sub(r.Started).Seconds())
 		}
