@@ -30,8 +30,9 @@ import (
 // preUpgrade runs the pre-upgrade profile's own checks on a healthy
 // cluster (they pass), then breaks what each one judges and requires each
 // to fail naming it: a pod without a controller and a PodDisruptionBudget
-// that allows it no disruption (nothing can drain its node), and a node
-// whose kubelet reports a version four minors behind the target. Targets the
+// that allows it no disruption (nothing can drain its node), a node
+// whose kubelet reports a version four minors behind the target, and a
+// client of an API version the target removes. Targets the
 // upgrade policy forbids end the run with exit 2 before any check.
 func preUpgrade(t *testing.T, kubeconfig, cluster string) {
 	ctx := context.Background()
@@ -130,6 +131,11 @@ func preUpgrade(t *testing.T, kubeconfig, cluster string) {
 		}
 	}
 
+	// A client of storage.k8s.io/v1alpha1, which v1.35 no longer serves.
+	if _, err := c.CoreV1().RESTClient().Get().AbsPath("/apis/storage.k8s.io/v1alpha1/volumeattributesclasses").DoRaw(ctx); err != nil {
+		t.Fatalf("list storage.k8s.io/v1alpha1 volumeattributesclasses (testdata/suites-cluster.yaml serves it): %v", err)
+	}
+
 	code, run, _ = kubeproofRun(t, "--kubeconfig", kubeconfig, "--profile", "pre-upgrade", "--target-version", "v1.35.4", "--label-filter", "area:upgrade")
 	if code != 1 {
 		t.Errorf("broken cluster: want exit 1, got %d", code)
@@ -138,6 +144,7 @@ func preUpgrade(t *testing.T, kubeconfig, cluster string) {
 		fmt.Sprintf("node %s kubelet v1.31.0 would be 4 minor versions behind", old),
 		fmt.Sprintf("%s/all-of-it (minAvailable 1; 1 of 1 pods healthy, 0 disruptions allowed)", ns),
 		fmt.Sprintf("node %s: cannot delete Pods that declare no controller (use --force to override): %s/lonely", node, ns),
+		"storage.k8s.io/v1alpha1 volumeattributesclasses (removed in 1.35)",
 	} {
 		ch := findPrefix(run, preUpgradeChecks[i])
 		if ch == nil || ch.Verdict != results.Failed || !strings.Contains(ch.Reason, want) {

@@ -27,7 +27,7 @@ const coreSuites = "area:nodes || area:networking || area:services"
 // cluster sequentially, then those and the workloads suite in parallel,
 // and records the durations.
 func TestSuitesPass(t *testing.T) {
-	kubeconfig := testCluster(t, "kubeproof-e2e-suites")
+	kubeconfig := kindClusterFor(t, "kubeproof-e2e-suites", "testdata/suites-cluster.yaml").KubeconfigPath
 	durations := map[string]float64{}
 	for _, pass := range []struct{ procs, filter string }{
 		{"1", coreSuites},
