@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kubeproof/kubeproof/internal/gobuild"
 )
 
 // assemble copies the cached rootfs into the work area and lays kubeproof's
@@ -19,7 +21,7 @@ func (b *builder) assemble(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Dir(root), 0o755); err != nil {
 		return err
 	}
-	if err := run(ctx, "", nil, "cp", "-a", b.rootfs, root); err != nil {
+	if err := gobuild.Run(ctx, "", nil, "cp", "-a", b.rootfs, root); err != nil {
 		return err
 	}
 	// systemd in a container: start only what a node needs. Drop the units
@@ -96,10 +98,10 @@ func (b *builder) assemble(ctx context.Context) error {
 		}
 	}
 	// systemctl in a chroot works offline: it only writes the symlinks.
-	if err := run(ctx, "", nil, "chroot", root, "systemctl", "enable", "containerd.service", "kubelet.service"); err != nil {
+	if err := gobuild.Run(ctx, "", nil, "chroot", root, "systemctl", "enable", "containerd.service", "kubelet.service"); err != nil {
 		return err
 	}
-	return run(ctx, "", nil, "chroot", root, "systemctl", "mask", "systemd-binfmt.service", "getty@.service", "console-getty.service", "systemd-modules-load.service")
+	return gobuild.Run(ctx, "", nil, "chroot", root, "systemctl", "mask", "systemd-binfmt.service", "getty@.service", "console-getty.service", "systemd-modules-load.service")
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {

@@ -18,7 +18,7 @@ import (
 var inputDirs = []string{
 	"nodeimage",
 	"cmd/kubeproof-net", "cmd/kubeproof-runc", "cmd/kubeproof-pause",
-	"cluster/dockerup/capfilter",
+	"cluster/dockerup/capfilter", "internal/gobuild",
 }
 
 // Tag returns the image tag for a source tree and Kubernetes version:

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/kubeproof/kubeproof/internal/gobuild"
 )
 
 // UpgradeVersionLabel names, on a node image, the second Kubernetes
@@ -25,7 +26,7 @@ const UpgradeVersionLabel = "io.kubeproof.upgrade-version"
 func (b *builder) load(ctx context.Context) error {
 	layerPath := b.workDir() + ".tar"
 	defer os.Remove(layerPath)
-	if err := run(ctx, "", nil, "tar", "-C", b.workDir(), "--numeric-owner", "-cf", layerPath, "."); err != nil {
+	if err := gobuild.Run(ctx, "", nil, "tar", "-C", b.workDir(), "--numeric-owner", "-cf", layerPath, "."); err != nil {
 		return err
 	}
 	layer, err := tarball.LayerFromFile(layerPath, tarball.WithCompressionLevel(gzip.NoCompression))
@@ -72,7 +73,7 @@ func (b *builder) load(ctx context.Context) error {
 	out, err := cmd.CombinedOutput()
 	pr.Close()
 	if err != nil {
-		return fmt.Errorf("docker load: %w: %s", err, tail(out, 5))
+		return fmt.Errorf("docker load: %w: %s", err, gobuild.Tail(out, 5))
 	}
 	return nil
 }

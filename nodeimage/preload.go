@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kubeproof/kubeproof/internal/gobuild"
 )
 
 // preloadImages writes the component images and imports them into the
@@ -41,7 +43,7 @@ func (b *builder) preloadImages(ctx context.Context) error {
 	}
 	defer stop()
 	for i, archive := range archives {
-		if err := run(ctx, "", nil, "ctr", "--address", sock, "--namespace", "k8s.io", "images", "import", "--no-unpack", "--all-platforms", "--digests", archive); err != nil {
+		if err := gobuild.Run(ctx, "", nil, "ctr", "--address", sock, "--namespace", "k8s.io", "images", "import", "--no-unpack", "--all-platforms", "--digests", archive); err != nil {
 			return err
 		}
 		fmt.Fprintf(b.Log, "  %s\n", specs[i].ref)
@@ -98,7 +100,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 		if time.Now().After(deadline) {
 			stop()
 			log, _ := os.ReadFile(filepath.Join(tmp, "containerd.log"))
-			return nil, "", fmt.Errorf("private containerd did not start:\n%s", tail(log, 10))
+			return nil, "", fmt.Errorf("private containerd did not start:\n%s", gobuild.Tail(log, 10))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kubeproof/kubeproof/internal/gobuild"
 	"github.com/kubeproof/kubeproof/internal/hostpkg"
 )
 
@@ -49,7 +50,7 @@ func (b *builder) buildRootfs(ctx context.Context) error {
 	if err := ensureHostTools(ctx, b.Log); err != nil {
 		return err
 	}
-	if err := run(ctx, "", nil, scriptPath, partial, b.Mirror); err != nil {
+	if err := gobuild.Run(ctx, "", nil, scriptPath, partial, b.Mirror); err != nil {
 		return err
 	}
 	return os.Rename(partial, b.rootfs)
