@@ -147,6 +147,7 @@ func buildImage(ctx context.Context, st *step, dir, ref string, r recipe) (strin
 	if old, err := filepath.Glob(filepath.Join(dir, prefix+"*.tar")); err == nil {
 		for _, o := range old {
 			os.Remove(o)
+			os.Remove(o + ".digest")
 		}
 	}
 	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return os.Open(layer) }, tarball.WithCompressionLevel(gzip.BestSpeed))

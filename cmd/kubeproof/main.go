@@ -14,6 +14,7 @@ import (
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/chaos"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/cleanup"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/cluster"
+	"github.com/kubeproof/kubeproof/cmd/kubeproof/conformance"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/docker"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/image"
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/rbac"
@@ -36,7 +37,7 @@ func main() {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitcode.UsageError(fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
 	})
-	root.AddCommand(run.New(), report.New(), cluster.New(), chaos.New(), cleanup.New(), image.New(), rbac.New(), docker.New(), upgrade.New(), version.New())
+	root.AddCommand(run.New(), report.New(), cluster.New(), chaos.New(), cleanup.New(), image.New(), rbac.New(), docker.New(), upgrade.New(), conformance.New(), version.New())
 	err := root.ExecuteContext(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kubeproof: %v\n", err)

@@ -93,11 +93,30 @@ type junitProperty struct {
 // <skipped>, failed, timed-out and aborted ones with <failure>, panicked
 // and interrupted ones with <error>, and also sets status.
 type junitCase struct {
-	Name    string    `xml:"name,attr"`
-	Status  string    `xml:"status,attr"`
-	Skipped *struct{} `xml:"skipped"`
-	Failure *struct{} `xml:"failure"`
-	Error   *struct{} `xml:"error"`
+	Name    string        `xml:"name,attr"`
+	Status  string        `xml:"status,attr"`
+	Time    float64       `xml:"time,attr"`
+	Skipped *struct{}     `xml:"skipped"`
+	Failure *junitProblem `xml:"failure"`
+	Error   *junitProblem `xml:"error"`
+}
+
+// junitProblem is a <failure> or <error>. Ginkgo writes the failure into
+// the text ("[FAILED] <message>\nIn [It] at: <where>") and may leave the
+// message attribute empty.
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// first is the failure's first line.
+func (p *junitProblem) first() string {
+	text := p.Message
+	if strings.TrimSpace(text) == "" {
+		text = p.Text
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
+	return strings.TrimPrefix(line, "[FAILED] ")
 }
 
 func (c junitCase) skipped() bool {
@@ -109,17 +128,67 @@ func (c junitCase) failed() bool {
 		slices.Contains([]string{"failed", "panicked", "timedout", "interrupted", "aborted"}, c.Status)
 }
 
-func readJUnit(path string) (junitRun, error) {
+// Outcome is one spec's result in a JUnit report.
+type Outcome struct {
+	// Name is the spec's full text without Ginkgo's "[It] ".
+	Name string
+	// State is Ginkgo's: passed, failed, panicked, timedout, interrupted...
+	State   string
+	Seconds float64
+	// Failure is the first line of the failure's message, if it failed.
+	Failure string
+}
+
+// Outcomes reads the specs that ran (not skipped, not suite nodes) from a
+// JUnit report as Ginkgo writes it, in its order.
+func Outcomes(path string) ([]Outcome, error) {
+	doc, err := parseJUnit(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []Outcome
+	for _, suite := range append(doc.Suites, doc.junitSuite) {
+		for _, c := range suite.Cases {
+			if c.skipped() || !strings.HasPrefix(c.Name, "[It] ") {
+				continue
+			}
+			o := Outcome{Name: strings.TrimPrefix(c.Name, "[It] "), State: c.Status, Seconds: c.Time}
+			for _, p := range []*junitProblem{c.Failure, c.Error} {
+				if p != nil && o.Failure == "" {
+					o.Failure = p.first()
+				}
+			}
+			if o.State == "" {
+				o.State = "passed"
+				if c.failed() {
+					o.State = "failed"
+				}
+			}
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func parseJUnit(path string) (junitDoc, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return junitRun{}, err
+		return junitDoc{}, err
 	}
 	var doc junitDoc
 	if err := xml.Unmarshal(data, &doc); err != nil {
-		return junitRun{}, fmt.Errorf("parse %s: %w", path, err)
+		return junitDoc{}, fmt.Errorf("parse %s: %w", path, err)
 	}
 	if doc.XMLName.Local != "testsuites" && doc.XMLName.Local != "testsuite" {
-		return junitRun{}, fmt.Errorf("parse %s: want <testsuites>, got <%s>", path, doc.XMLName.Local)
+		return junitDoc{}, fmt.Errorf("parse %s: want <testsuites>, got <%s>", path, doc.XMLName.Local)
+	}
+	return doc, nil
+}
+
+func readJUnit(path string) (junitRun, error) {
+	doc, err := parseJUnit(path)
+	if err != nil {
+		return junitRun{}, err
 	}
 	run := junitRun{ran: map[string]bool{}}
 	for _, suite := range append(doc.Suites, doc.junitSuite) {

@@ -26,10 +26,12 @@ var layers = map[string]float64{
 	"cmd/kubeproof/docker":       0.5,
 	"cmd/kubeproof/version":      0.5,
 	"cmd/kubeproof/upgrade":      0.5,
+	"cmd/kubeproof/conformance":  0.5,
 	"cmd/kubeproof/internal":     0.9,
 	"fixtures/workload":          0,   // a program: runs in every test pod
 	"rehearsal":                  0.8, // upgrade rehearse: runs the runner twice around an upgrade
 	"runner":                     1,
+	"conformance":                1.2, // the upstream suite and its images, built and run
 	"suites":                     1.5, // the suites' test binary
 	"suites/networking":          2,   // the areas
 	"suites/nodes":               2,
@@ -56,6 +58,7 @@ var layers = map[string]float64{
 	"reporters/internal":         6,
 	"reporters/results":          6,
 	"reporters/upgrade":          6,   // the model of upgrade.json
+	"conformance/bundle":         6,   // the CNCF submission folder and its checks
 	"suites/contract":            8,   // leaves
 	"fixtures":                   7.5, // pod and Service builders
 	"fixtures/wire":              8,

@@ -60,6 +60,7 @@ func TestSuitesPass(t *testing.T) {
 	writeArtifact(t, "suite-durations.json", durations)
 	t.Run("interrupt removes what the run created", func(t *testing.T) { interruptRun(t, kubeconfig) })
 	t.Run("pre-upgrade names what would stop the upgrade", func(t *testing.T) { preUpgrade(t, kubeconfig, "kubeproof-e2e-suites") })
+	t.Run("upstream conformance specs, offline", func(t *testing.T) { conformance(t, kubeconfig) })
 	// Leaves the cluster locked down (Pod Security restricted everywhere).
 	t.Run("a managed cluster, simulated", func(t *testing.T) { managedCluster(t, kubeconfig, "kubeproof-e2e-suites") })
 	// Last: it leaves a node dead, and the cluster goes with the test.

@@ -1,0 +1,179 @@
+package conformance
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kubeproof/kubeproof/conformance/bundle"
+)
+
+// Focus is the conformance set: a run with exactly this focus and no
+// other filter is one a certification can use.
+const Focus = `\[Conformance\]`
+
+// RunOptions shape Run.
+type RunOptions struct {
+	Suite               *Suite
+	Kubeconfig, Context string
+	// Focus and Skip narrow the conformance set (Ginkgo regular
+	// expressions over spec texts): a partial run, not valid for
+	// certification.
+	Focus, Skip string
+	// Procs is Ginkgo's parallel processes; [Serial] specs run alone at
+	// the end whatever it is.
+	Procs     int
+	OutputDir string
+	// Log gets a line per finished spec.
+	Log io.Writer
+}
+
+// Result is what a run did, read from its junit_01.xml.
+type Result struct {
+	// Partial is why the run is not valid for certification ("" for a
+	// run of the whole conformance set).
+	Partial string
+	// E2ELog and JUnit are the untouched upstream outputs.
+	E2ELog, JUnit string
+	Specs         []bundle.Outcome
+	Passed        int
+	Failed        []bundle.Outcome
+	Took          time.Duration
+}
+
+// Partial says why a run with these filters is not valid for
+// certification, "" when it is.
+func Partial(focus, skip string) string {
+	var why []string
+	if focus != "" {
+		why = append(why, fmt.Sprintf("--focus %q", focus))
+	}
+	if skip != "" {
+		why = append(why, fmt.Sprintf("--skip %q", skip))
+	}
+	if len(why) == 0 {
+		return ""
+	}
+	return "not valid for certification: " + strings.Join(why, " and ") + " ran part of the conformance set"
+}
+
+// Run runs the suite's [Conformance] specs with Ginkgo against the
+// cluster, as the conformance tools do (skeleton provider, verbose log),
+// writing e2e.log (everything the run printed) and junit_01.xml into
+// OutputDir, and reads the outcome back from the JUnit report. A spec
+// that fails is in Result.Failed, not an error: an error is a run that
+// could not be carried out.
+func Run(ctx context.Context, o RunOptions) (*Result, error) {
+	if err := os.MkdirAll(o.OutputDir, 0o755); err != nil {
+		return nil, err
+	}
+	res := &Result{Partial: Partial(o.Focus, o.Skip), E2ELog: filepath.Join(o.OutputDir, "e2e.log"), JUnit: filepath.Join(o.OutputDir, "junit_01.xml")}
+	args := []string{"--procs", strconv.Itoa(max(o.Procs, 1)), "-v", "--no-color", "--timeout", "24h"}
+	if o.Focus == "" && o.Skip == "" {
+		args = append(args, "--focus", Focus)
+	} else {
+		// A partial run keeps to the conformance set: its specs carry the
+		// Conformance label.
+		args = append(args, "--label-filter", "Conformance")
+		if o.Focus != "" {
+			args = append(args, "--focus", o.Focus)
+		}
+		if o.Skip != "" {
+			args = append(args, "--skip", o.Skip)
+		}
+	}
+	args = append(args, o.Suite.E2E, "--",
+		"--kubeconfig", o.Kubeconfig, "--provider", "skeleton", "--kubectl-path", o.Suite.Kubectl,
+		"--report-dir", o.OutputDir, "--disable-log-dump")
+	if o.Context != "" {
+		args = append(args, "--context", o.Context)
+	}
+	logFile, err := os.Create(res.E2ELog)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	cmd := exec.CommandContext(ctx, o.Suite.Ginkgo, args...)
+	// Ginkgo interrupts its processes on SIGINT: their cleanups delete
+	// the namespaces the specs made. A killed run leaves them.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 2 * time.Minute
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", o.Suite.Ginkgo, err)
+	}
+	follow(io.TeeReader(out, logFile), o.Log, start)
+	runErr := cmd.Wait()
+	res.Took = time.Since(start)
+	specs, err := bundle.Outcomes(res.JUnit)
+	if err != nil {
+		return nil, fmt.Errorf("the run wrote no readable junit_01.xml (%v): see %s; ginkgo: %v", err, res.E2ELog, runErr)
+	}
+	res.Specs = specs
+	for _, s := range specs {
+		if s.State == "passed" {
+			res.Passed++
+		} else {
+			res.Failed = append(res.Failed, s)
+		}
+	}
+	if runErr != nil && len(res.Failed) == 0 {
+		return nil, fmt.Errorf("ginkgo: %v (no spec failed: see %s)", runErr, res.E2ELog)
+	}
+	return res, nil
+}
+
+var (
+	willRun   = regexp.MustCompile(`^Will run (\d+) of \d+ specs`)
+	specEnded = regexp.MustCompile(`^• (\[[A-Z]+\] )?\[([0-9.]+) seconds\]`)
+	// specLabels end a spec's text in the log: " [sig-node, Conformance]".
+	specLabels = regexp.MustCompile(` \[[^\]]*Conformance\]$`)
+)
+
+// follow reads Ginkgo's verbose output and writes a line per finished
+// spec: "[ 12/424  3m04s] PASS <spec> (2.1s)".
+func follow(r io.Reader, log io.Writer, start time.Time) {
+	if log == nil {
+		log = io.Discard
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1024*1024), 16*1024*1024)
+	total, done := 0, 0
+	var ended []string // the "• ..." line waiting for the spec's text
+	for sc.Scan() {
+		line := sc.Text()
+		if m := willRun.FindStringSubmatch(line); m != nil {
+			total, _ = strconv.Atoi(m[1])
+			fmt.Fprintf(log, "running %d conformance specs\n", total)
+			continue
+		}
+		if m := specEnded.FindStringSubmatch(line); m != nil {
+			ended = m
+			continue
+		}
+		if ended == nil {
+			continue
+		}
+		state := "PASS"
+		if ended[1] != "" {
+			state = strings.TrimSpace(strings.Trim(ended[1], "[] "))
+		}
+		done++
+		name := specLabels.ReplaceAllString(line, "")
+		fmt.Fprintf(log, "[%4d/%d %6s] %s %s (%ss)\n", done, total, time.Since(start).Round(time.Second), state, name, ended[2])
+		ended = nil
+	}
+}

@@ -1,0 +1,171 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubeproof/kubeproof/internal/kube"
+)
+
+// conformanceSubset are [Conformance] specs that, together, run every image
+// kubeproof builds for the suite: busybox (its ash's read-only message
+// included), pause, agnhost (its sh, nc and curl through kubectl exec, and
+// agnhost-2), httpd, nginx, jessie-dnsutils (with agnhost's dig), nautilus,
+// nonewprivs (setuid nnp), sample-apiserver and etcd.
+var conformanceSubset = []string{
+	"Kubelet when scheduling a busybox command in a pod should print the output to logs",
+	"Kubelet when scheduling a read only busybox container should not write to root filesystem",
+	"Pods should get a host IP",
+	"Services should be able to create a functioning NodePort service",
+	"Deployment RollingUpdateDeployment should delete old pods and create new ones",
+	"EndpointSlice should create Endpoints and EndpointSlices for Pods matching a Service",
+	"DNS should provide DNS for the cluster ",
+	"Update Demo should create and stop a replication controller",
+	"should not allow privilege escalation when false",
+	"Sample API Server using the current Aggregator",
+	"override the image.s default command and arguments",
+}
+
+// conformance runs the subset with `kubeproof conformance run` (the suite
+// and its images built here, side-loaded): every spec passes and the run
+// says it is not valid for certification; its bundle fails the bot's
+// checks for exactly that. Then a policy that refuses the Pods spec's pods
+// (a locked-down cluster) makes that spec fail, named with the refusal.
+func conformance(t *testing.T, kubeconfig string) {
+	dir := t.TempDir()
+	if a := os.Getenv("ARTIFACTS"); a != "" {
+		dir = filepath.Join(a, t.Name()+"-"+time.Now().Format("150405"))
+	}
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--focus", "(["}, `--focus "([": not a regular expression`},
+		{[]string{"--procs", "0"}, "--procs 0: want 1 or more"},
+		{[]string{"--kubernetes-version", "1.34"}, `bad Kubernetes version "1.34"`},
+	} {
+		code, out := kubeproofConformance(t, append([]string{"run", "--kubeconfig", kubeconfig}, bad.args...)...)
+		if code != 2 || !strings.Contains(out, bad.want) {
+			t.Errorf("conformance run %s: want exit 2 saying %q, got exit %d: %s", strings.Join(bad.args, " "), bad.want, code, out)
+		}
+	}
+
+	runDir := filepath.Join(dir, "subset")
+	code, out := kubeproofConformance(t, "run", "--kubeconfig", kubeconfig, "--focus", strings.Join(conformanceSubset, "|"), "--output-dir", runDir)
+	if code != 0 || !strings.Contains(out, "11 passed, 0 failed of 11 conformance specs (v1.34.4)") || !strings.Contains(out, "not valid for certification") {
+		t.Fatalf("want the 11 specs of the subset passed and the run marked not valid for certification, got exit %d: %s", code, out)
+	}
+	for _, f := range []string{"e2e.log", "junit_01.xml"} {
+		if fi, err := os.Stat(filepath.Join(runDir, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: want the upstream file, got %v", f, err)
+		}
+	}
+
+	product := filepath.Join(dir, "PRODUCT.yaml")
+	if err := os.WriteFile(product, []byte("vendor: kubeproof e2e\nname: kind\nversion: v1.34.4\nwebsite_url: https://kind.sigs.k8s.io/\ndocumentation_url: https://kind.sigs.k8s.io/docs/\ntype: installer\ndescription: kind, built by kubeproof\ncontact_email_address: e2e@example.com\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out = kubeproofConformance(t, "bundle", "--product", product, "--from", runDir, "--output-dir", filepath.Join(dir, "bundle"))
+	for _, want := range []string{"PASS required files", "PASS product fields", "PASS e2e.log version", "PASS junit passed", "PASS junit matches e2e.log",
+		"FAIL full conformance run: junit_01.xml: not valid for certification", "FAIL required specs: junit_01.xml: want all 424 required [Conformance] specs run, got 11"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bundle of the subset: want %q, got exit %d: %s", want, code, out)
+		}
+	}
+	if code != 1 {
+		t.Errorf("bundle of a partial run: want exit 1, got %d", code)
+	}
+
+	refusePods(t, kubeconfig)
+	code, out = kubeproofConformance(t, "run", "--kubeconfig", kubeconfig, "--focus", "Pods should get a host IP", "--output-dir", filepath.Join(dir, "refused"))
+	if code != 1 || !strings.Contains(out, "FAILED [sig-node] Pods should get a host IP [NodeConformance] [Conformance]: ") || !strings.Contains(out, "kubeproof e2e refuses pods in namespaces of the Pods specs") {
+		t.Errorf("pods refused by a policy: want exit 1 naming the spec and the refusal, got exit %d: %s", code, out)
+	}
+}
+
+// refusePods makes the API server refuse every pod created in the
+// namespaces the upstream Pods specs make (label e2e-framework=pods),
+// until the test ends.
+func refusePods(t *testing.T, kubeconfig string) {
+	ctx := context.Background()
+	c, err := kube.NewClient(kubeconfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := c.AdmissionregistrationV1()
+	name := "kubeproof-e2e-refuse-pods"
+	policy := &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionv1.Fail),
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionv1.RuleWithOperations{
+					Operations: []admissionv1.OperationType{admissionv1.Create},
+					Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
+				},
+			}}},
+			Validations: []admissionv1.Validation{{Expression: "false", Message: "kubeproof e2e refuses pods in namespaces of the Pods specs"}},
+		},
+	}
+	binding := &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName:        name,
+			ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
+			MatchResources:    &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"e2e-framework": "pods"}}},
+		},
+	}
+	if _, err := api.ValidatingAdmissionPolicies().Create(ctx, policy, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = api.ValidatingAdmissionPolicies().Delete(ctx, name, metav1.DeleteOptions{}) })
+	if _, err := api.ValidatingAdmissionPolicyBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = api.ValidatingAdmissionPolicyBindings().Delete(ctx, name, metav1.DeleteOptions{}) })
+	// Wait until the API server enforces it: a dry-run pod in such a
+	// namespace is refused.
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "kubeproof-e2e-refused-", Labels: map[string]string{"e2e-framework": "pods"}}}
+	if ns, err = c.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}) }()
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "probe"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10.1"}}}}
+	var last error
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, last = c.CoreV1().Pods(ns.Name).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return last != nil && strings.Contains(last.Error(), "kubeproof e2e refuses pods"), nil
+	}); err != nil {
+		t.Fatalf("policy %s: want a pod in namespace %s refused within 1m, got %v", name, ns.Name, last)
+	}
+}
+
+// kubeproofConformance runs `kubeproof conformance ARGS` and returns its
+// exit code and output.
+func kubeproofConformance(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	out, err := exec.Command(kubeproofBin(t), append([]string{"conformance"}, args...)...).CombinedOutput()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kubeproof conformance %s -> exit %d\n%s", strings.Join(args, " "), code, out)
+	return code, string(out)
+}
