@@ -812,3 +812,35 @@ func TestReadJUnitSuiteRoot(t *testing.T) {
 		t.Errorf("readJUnit: want focus %s, %q ran and failed, got %+v", certifiedFocus, want[0], run)
 	}
 }
+
+// Ginkgo may leave a failure's message attribute empty and write it into
+// the element's text: Outcomes reads it from there.
+func TestOutcomesReadTheFailureText(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "junit_01.xml")
+	report := `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites><testsuite name="Kubernetes e2e suite">
+<testcase name="[SynchronizedBeforeSuite]" status="passed"></testcase>
+<testcase name="[It] [sig-node] Pods should get a host IP [NodeConformance] [Conformance]" status="failed" time="0.61"><failure message="" type="failed">[FAILED] Error creating Pod: forbidden&#xA;In [It] at: pods.go:74</failure></testcase>
+<testcase name="[It] [sig-node] Pods skipped one [Conformance]" status="skipped"><skipped message="skipped"></skipped></testcase>
+<testcase name="[It] [sig-network] DNS should provide DNS for the cluster [Conformance]" status="passed" time="2.05"></testcase>
+</testsuite></testsuites>`
+	if err := os.WriteFile(path, []byte(report), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Outcomes(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Outcome{
+		{Name: "[sig-node] Pods should get a host IP [NodeConformance] [Conformance]", State: "failed", Seconds: 0.61, Failure: "Error creating Pod: forbidden"},
+		{Name: "[sig-network] DNS should provide DNS for the cluster [Conformance]", State: "passed", Seconds: 2.05},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("want %d outcomes, got %+v", len(want), got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("outcome %d: want %+v, got %+v", i, want[i], got[i])
+		}
+	}
+}

@@ -1,0 +1,63 @@
+package conformance
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPartialSaysWhy(t *testing.T) {
+	if got := Partial("", ""); got != "" {
+		t.Errorf("the whole set: want valid, got %q", got)
+	}
+	got := Partial("DNS", "Serial")
+	for _, want := range []string{"not valid for certification", `--focus "DNS"`, `--skip "Serial"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("want %q in %q", want, got)
+		}
+	}
+}
+
+func TestReferenceParts(t *testing.T) {
+	for ref, want := range map[string][2]string{
+		"registry.k8s.io/e2e-test-images/agnhost:2.56": {"agnhost", "2.56"},
+		"registry.k8s.io/etcd:3.6.4-0":                 {"etcd", "3.6.4-0"},
+		"localhost:5000/e2e/busybox":                   {"busybox", "latest"},
+	} {
+		if got := [2]string{repoName(ref), tagOf(ref)}; got != want {
+			t.Errorf("%s: want %v, got %v", ref, want, got)
+		}
+	}
+}
+
+// A verbose parallel Ginkgo log as e2e.test prints it: a line per
+// finished spec comes out, passed or failed.
+func TestFollowPrintsALinePerSpec(t *testing.T) {
+	log := `Running Suite: Kubernetes e2e suite
+Will run 2 of 7144 specs
+Running in parallel across 2 processes
+------------------------------
+• [2.065 seconds]
+[sig-node] Pods should get a host IP [NodeConformance] [Conformance] [sig-node, NodeConformance, Conformance]
+k8s.io/kubernetes@v1.34.4/test/e2e/common/node/pods.go:205
+------------------------------
+• [FAILED] [3.661 seconds]
+[sig-node] Containers [It] should be able to override the image's default command and arguments [NodeConformance] [Conformance] [sig-node, NodeConformance, Conformance]
+`
+	var out strings.Builder
+	follow(strings.NewReader(log), &out, time.Now())
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	want := []string{
+		"running 2 conformance specs",
+		"PASS [sig-node] Pods should get a host IP [NodeConformance] [Conformance] (2.065s)",
+		"FAILED [sig-node] Containers [It] should be able to override the image's default command and arguments [NodeConformance] [Conformance] (3.661s)",
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("want %d lines, got %q", len(want), out.String())
+	}
+	for i, w := range want {
+		if !strings.HasSuffix(lines[i], w) {
+			t.Errorf("line %d: want it to end with %q, got %q", i, w, lines[i])
+		}
+	}
+}
