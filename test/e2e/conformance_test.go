@@ -4,9 +4,7 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,14 +56,14 @@ func conformance(t *testing.T, kubeconfig string) {
 		{[]string{"--procs", "0"}, "--procs 0: want 1 or more"},
 		{[]string{"--kubernetes-version", "1.34"}, `bad Kubernetes version "1.34"`},
 	} {
-		code, out := kubeproofConformance(t, append([]string{"run", "--kubeconfig", kubeconfig}, bad.args...)...)
+		code, out := kubeproofCLI(t, append([]string{"conformance", "run", "--kubeconfig", kubeconfig}, bad.args...)...)
 		if code != 2 || !strings.Contains(out, bad.want) {
 			t.Errorf("conformance run %s: want exit 2 saying %q, got exit %d: %s", strings.Join(bad.args, " "), bad.want, code, out)
 		}
 	}
 
 	runDir := filepath.Join(dir, "subset")
-	code, out := kubeproofConformance(t, "run", "--kubeconfig", kubeconfig, "--focus", strings.Join(conformanceSubset, "|"), "--output-dir", runDir)
+	code, out := kubeproofCLI(t, "conformance", "run", "--kubeconfig", kubeconfig, "--focus", strings.Join(conformanceSubset, "|"), "--output-dir", runDir)
 	if code != 0 || !strings.Contains(out, "11 passed, 0 failed of 11 conformance specs (v1.34.4)") || !strings.Contains(out, "not valid for certification") {
 		t.Fatalf("want the 11 specs of the subset passed and the run marked not valid for certification, got exit %d: %s", code, out)
 	}
@@ -79,7 +77,7 @@ func conformance(t *testing.T, kubeconfig string) {
 	if err := os.WriteFile(product, []byte("vendor: kubeproof e2e\nname: kind\nversion: v1.34.4\nwebsite_url: https://kind.sigs.k8s.io/\ndocumentation_url: https://kind.sigs.k8s.io/docs/\ntype: installer\ndescription: kind, built by kubeproof\ncontact_email_address: e2e@example.com\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out = kubeproofConformance(t, "bundle", "--product", product, "--from", runDir, "--output-dir", filepath.Join(dir, "bundle"))
+	code, out = kubeproofCLI(t, "conformance", "bundle", "--product", product, "--from", runDir, "--output-dir", filepath.Join(dir, "bundle"))
 	for _, want := range []string{"PASS required files", "PASS product fields", "PASS e2e.log version", "PASS junit passed", "PASS junit matches e2e.log",
 		"FAIL full conformance run: junit_01.xml: not valid for certification", "FAIL required specs: junit_01.xml: want all 424 required [Conformance] specs run, got 11"} {
 		if !strings.Contains(out, want) {
@@ -91,7 +89,7 @@ func conformance(t *testing.T, kubeconfig string) {
 	}
 
 	refusePods(t, kubeconfig)
-	code, out = kubeproofConformance(t, "run", "--kubeconfig", kubeconfig, "--focus", "Pods should get a host IP", "--output-dir", filepath.Join(dir, "refused"))
+	code, out = kubeproofCLI(t, "conformance", "run", "--kubeconfig", kubeconfig, "--focus", "Pods should get a host IP", "--output-dir", filepath.Join(dir, "refused"))
 	if code != 1 || !strings.Contains(out, "FAILED [sig-node] Pods should get a host IP [NodeConformance] [Conformance]: ") || !strings.Contains(out, "kubeproof e2e refuses pods in namespaces of the Pods specs") {
 		t.Errorf("pods refused by a policy: want exit 1 naming the spec and the refusal, got exit %d: %s", code, out)
 	}
@@ -152,20 +150,4 @@ func refusePods(t *testing.T, kubeconfig string) {
 	}); err != nil {
 		t.Fatalf("policy %s: want a pod in namespace %s refused within 1m, got %v", name, ns.Name, last)
 	}
-}
-
-// kubeproofConformance runs `kubeproof conformance ARGS` and returns its
-// exit code and output.
-func kubeproofConformance(t *testing.T, args ...string) (int, string) {
-	t.Helper()
-	out, err := exec.Command(kubeproofBin(t), append([]string{"conformance"}, args...)...).CombinedOutput()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("kubeproof conformance %s -> exit %d\n%s", strings.Join(args, " "), code, out)
-	return code, string(out)
 }

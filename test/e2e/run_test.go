@@ -62,6 +62,22 @@ func kubeproofRun(t *testing.T, args ...string) (int, *results.Run, string) {
 	return code, run, string(out)
 }
 
+// kubeproofCLI runs `kubeproof ARGS` and returns its exit code and
+// output.
+func kubeproofCLI(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	out, err := exec.Command(kubeproofBin(t), args...).CombinedOutput()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kubeproof %s -> exit %d\n%s", strings.Join(args, " "), code, out)
+	return code, string(out)
+}
+
 // testCluster creates a default 3-node cluster for one test and deletes
 // it when the test ends.
 func testCluster(t *testing.T, name string) (kubeconfig string) {

@@ -3,9 +3,7 @@
 package e2e
 
 import (
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -120,15 +118,5 @@ func TestUpgradeRehearsal(t *testing.T) {
 
 func rehearse(t *testing.T, dir string, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(kubeproofBin(t), append([]string{"upgrade", "rehearse", "--output-dir", dir}, args...)...)
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	code := 0
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("kubeproof upgrade rehearse %s -> exit %d\n%s", strings.Join(args, " "), code, out)
-	return code, string(out)
+	return kubeproofCLI(t, append([]string{"upgrade", "rehearse", "--output-dir", dir}, args...)...)
 }
