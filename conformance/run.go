@@ -3,6 +3,7 @@ package conformance
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,15 +15,22 @@ import (
 	"time"
 
 	"github.com/kubeproof/kubeproof/conformance/bundle"
+	"github.com/kubeproof/kubeproof/internal/kube"
 )
 
 // Focus is the conformance set: a run with exactly this focus and no
 // other filter is one a certification can use.
 const Focus = `\[Conformance\]`
 
+// ErrNothingRan: the filters selected no spec, which proves nothing.
+var ErrNothingRan = errors.New("nothing ran")
+
 // RunOptions shape Run.
 type RunOptions struct {
-	Suite               *Suite
+	Suite *Suite
+	// Client reaches the same cluster as Kubeconfig and Context: the run
+	// records the namespaces the suite creates (see CleanupNamespaces).
+	Client              *kube.Client
 	Kubeconfig, Context string
 	// Focus and Skip narrow the conformance set (Ginkgo regular
 	// expressions over spec texts): a partial run, not valid for
@@ -47,6 +55,8 @@ type Result struct {
 	Passed        int
 	Failed        []bundle.Outcome
 	Took          time.Duration
+	// Left are the suite's namespaces that could not be deleted after it.
+	Left []string
 }
 
 // Partial says why a run with these filters is not valid for
@@ -101,6 +111,12 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 		return nil, err
 	}
 	defer logFile.Close()
+	watching, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	j, err := startJournal(watching, o.Client)
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.CommandContext(ctx, o.Suite.Ginkgo, args...)
 	// Ginkgo interrupts its processes on SIGINT: their cleanups delete
 	// the namespaces the specs made. A killed run leaves them.
@@ -118,9 +134,14 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 	follow(io.TeeReader(out, logFile), o.Log, start)
 	runErr := cmd.Wait()
 	res.Took = time.Since(start)
+	stopWatching()
+	res.Left = j.finish(context.WithoutCancel(ctx), o.Client)
 	specs, err := bundle.Outcomes(res.JUnit)
 	if err != nil {
 		return nil, fmt.Errorf("the run wrote no readable junit_01.xml (%v): see %s; ginkgo: %v", err, res.E2ELog, runErr)
+	}
+	if len(specs) == 0 {
+		return nil, fmt.Errorf("%w: no conformance spec matched (--focus %q, --skip %q): see %s", ErrNothingRan, o.Focus, o.Skip, res.E2ELog)
 	}
 	res.Specs = specs
 	for _, s := range specs {

@@ -5,8 +5,10 @@ package e2e
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -55,6 +57,7 @@ func conformance(t *testing.T, kubeconfig string) {
 		{[]string{"--focus", "(["}, `--focus "([": not a regular expression`},
 		{[]string{"--procs", "0"}, "--procs 0: want 1 or more"},
 		{[]string{"--kubernetes-version", "1.34"}, `bad Kubernetes version "1.34"`},
+		{[]string{"--focus", "no spec is called this"}, "nothing ran: no conformance spec matched"},
 	} {
 		code, out := kubeproofCLI(t, append([]string{"conformance", "run", "--kubeconfig", kubeconfig}, bad.args...)...)
 		if code != 2 || !strings.Contains(out, bad.want) {
@@ -88,22 +91,97 @@ func conformance(t *testing.T, kubeconfig string) {
 		t.Errorf("bundle of a partial run: want exit 1, got %d", code)
 	}
 
-	refusePods(t, kubeconfig)
-	code, out = kubeproofCLI(t, "conformance", "run", "--kubeconfig", kubeconfig, "--focus", "Pods should get a host IP", "--output-dir", filepath.Join(dir, "refused"))
+	killedRunLeavesNothing(t, kubeconfig, filepath.Join(dir, "killed"))
+
+	lift := refusePods(t, kubeconfig)
+	refused := filepath.Join(dir, "refused")
+	code, out = kubeproofCLI(t, "conformance", "run", "--kubeconfig", kubeconfig, "--focus", "Pods should get a host IP", "--output-dir", refused)
 	if code != 1 || !strings.Contains(out, "FAILED [sig-node] Pods should get a host IP [NodeConformance] [Conformance]: ") || !strings.Contains(out, "kubeproof e2e refuses pods in namespaces of the Pods specs") {
 		t.Errorf("pods refused by a policy: want exit 1 naming the spec and the refusal, got exit %d: %s", code, out)
 	}
+	// Repaired, the failed spec alone runs again, and passes.
+	lift()
+	code, out = kubeproofCLI(t, "conformance", "run", "--kubeconfig", kubeconfig, "--rerun-failed", refused, "--output-dir", filepath.Join(dir, "rerun"))
+	if code != 0 || !strings.Contains(out, "1 passed, 0 failed of 1 conformance specs") || !strings.Contains(out, "not valid for certification") {
+		t.Errorf("--rerun-failed after the policy is gone: want the one failed spec run again and passed, got exit %d: %s", code, out)
+	}
 }
 
-// refusePods makes the API server refuse every pod created in the
-// namespaces the upstream Pods specs make (label e2e-framework=pods),
-// until the test ends.
-func refusePods(t *testing.T, kubeconfig string) {
+// killedRunLeavesNothing kills a conformance run (kubeproof, ginkgo and
+// e2e.test: the process group, SIGKILL) once its spec has made its
+// namespace, which is then left behind; kubeproof cleanup removes it,
+// found in the journal the run kept on this machine.
+func killedRunLeavesNothing(t *testing.T, kubeconfig, dir string) {
 	ctx := context.Background()
 	c, err := kube.NewClient(kubeconfig, "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	state := t.TempDir()
+	cmd := exec.Command(kubeproofBin(t), "conformance", "run", "--kubeconfig", kubeconfig, "--focus", "Sample API Server using the current Aggregator", "--output-dir", dir)
+	cmd.Env = append(os.Environ(), "KUBEPROOF_STATE_DIR="+state)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	if err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		list, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: "e2e-framework=aggregator"})
+		names = nil
+		for _, ns := range list.Items {
+			names = append(names, ns.Name)
+		}
+		return err == nil && len(names) > 0, nil
+	}); err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		t.Fatalf("want the aggregator spec's namespace within 3m, got none")
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	cleanup := exec.Command(kubeproofBin(t), "cleanup", "--kubeconfig", kubeconfig)
+	cleanup.Env = cmd.Env
+	out, err := cleanup.CombinedOutput()
+	t.Logf("kubeproof cleanup after the killed run: %v\n%s", err, out)
+	for _, n := range names {
+		if !strings.Contains(string(out), "removed namespace "+n+" (left by a conformance run)") {
+			t.Errorf("kubeproof cleanup after a killed conformance run: want namespace %s removed, got %v: %s", n, err, out)
+		}
+		ns, err := c.CoreV1().Namespaces().Get(ctx, n, metav1.GetOptions{})
+		if err == nil && ns.DeletionTimestamp == nil {
+			t.Errorf("namespace %s: want it deleted by kubeproof cleanup, still active", n)
+		}
+	}
+}
+
+// refusePods makes the API server refuse every pod created in the
+// namespaces the upstream Pods specs make (label e2e-framework=pods),
+// until lift is called or the test ends; each waits until the API server
+// acts on it (a dry-run pod in such a namespace refused, then accepted).
+func refusePods(t *testing.T, kubeconfig string) (lift func()) {
+	ctx := context.Background()
+	c, err := kube.NewClient(kubeconfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "kubeproof-e2e-refused-", Labels: map[string]string{"e2e-framework": "pods"}}}
+	if ns, err = c.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}) })
+	const message = "kubeproof e2e refuses pods in namespaces of the Pods specs"
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "probe"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10.1"}}}}
+	waitRefused := func(want bool) {
+		var last error
+		if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			_, last = c.CoreV1().Pods(ns.Name).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			return (last != nil && strings.Contains(last.Error(), message)) == want, nil
+		}); err != nil {
+			t.Fatalf("a pod in namespace %s: want refused=%v within 1m, got %v", ns.Name, want, last)
+		}
+	}
+
 	api := c.AdmissionregistrationV1()
 	name := "kubeproof-e2e-refuse-pods"
 	policy := &admissionv1.ValidatingAdmissionPolicy{
@@ -116,7 +194,7 @@ func refusePods(t *testing.T, kubeconfig string) {
 					Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
 				},
 			}}},
-			Validations: []admissionv1.Validation{{Expression: "false", Message: "kubeproof e2e refuses pods in namespaces of the Pods specs"}},
+			Validations: []admissionv1.Validation{{Expression: "false", Message: message}},
 		},
 	}
 	binding := &admissionv1.ValidatingAdmissionPolicyBinding{
@@ -127,27 +205,20 @@ func refusePods(t *testing.T, kubeconfig string) {
 			MatchResources:    &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"e2e-framework": "pods"}}},
 		},
 	}
+	remove := func() {
+		_ = api.ValidatingAdmissionPolicyBindings().Delete(ctx, name, metav1.DeleteOptions{})
+		_ = api.ValidatingAdmissionPolicies().Delete(ctx, name, metav1.DeleteOptions{})
+	}
+	t.Cleanup(remove)
 	if _, err := api.ValidatingAdmissionPolicies().Create(ctx, policy, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = api.ValidatingAdmissionPolicies().Delete(ctx, name, metav1.DeleteOptions{}) })
 	if _, err := api.ValidatingAdmissionPolicyBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = api.ValidatingAdmissionPolicyBindings().Delete(ctx, name, metav1.DeleteOptions{}) })
-	// Wait until the API server enforces it: a dry-run pod in such a
-	// namespace is refused.
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "kubeproof-e2e-refused-", Labels: map[string]string{"e2e-framework": "pods"}}}
-	if ns, err = c.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}) }()
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "probe"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10.1"}}}}
-	var last error
-	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		_, last = c.CoreV1().Pods(ns.Name).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		return last != nil && strings.Contains(last.Error(), "kubeproof e2e refuses pods"), nil
-	}); err != nil {
-		t.Fatalf("policy %s: want a pod in namespace %s refused within 1m, got %v", name, ns.Name, last)
+	waitRefused(true)
+	return func() {
+		remove()
+		waitRefused(false)
 	}
 }

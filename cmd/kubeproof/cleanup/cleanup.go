@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeproof/kubeproof/cmd/kubeproof/internal/cli"
+	"github.com/kubeproof/kubeproof/conformance"
 	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/clusterlock"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
@@ -35,6 +36,15 @@ func New() *cobra.Command {
 			}
 			selector := meta.ManagedSelector(runID)
 			left, skipped := runner.Cleanup(c.Context(), client, selector, 3*time.Minute, force)
+			// The upstream suite's namespaces, which conformance runs
+			// recorded on this machine as they appeared.
+			if runID == "" {
+				deleted, failed, live := conformance.CleanupNamespaces(c.Context(), client, force)
+				for _, d := range deleted {
+					fmt.Fprintf(c.OutOrStdout(), "removed %s (left by a conformance run)\n", d)
+				}
+				left, skipped = append(left, failed...), append(skipped, live...)
+			}
 			// The cluster lock last: it keeps other runs off while a run's
 			// objects are still there.
 			removed, held, err := clusterlock.RemoveStale(c.Context(), client, runID, force)

@@ -80,6 +80,7 @@ func printImages(w io.Writer, images []conformance.Image) {
 type runOptions struct {
 	kubeconfig, context, version string
 	focus, skip, outputDir       string
+	rerunFailed                  string
 	procs                        int
 	noKind                       bool
 }
@@ -95,7 +96,8 @@ kind cluster of this machine, and run the specs with Ginkgo: --procs parallel pr
 [Serial] specs alone at the end. e2e.log and junit_01.xml are the upstream outputs,
 untouched; a line per spec shows progress.
 
---focus or --skip run part of the set: every output then says "not valid for
+--focus or --skip run part of the set, and --rerun-failed DIR the specs that failed
+in an earlier run's junit_01.xml: every output then says "not valid for
 certification".
 
 Exit codes: 0 every spec that ran passed; 1 a spec failed (each is listed with its
@@ -109,6 +111,7 @@ failure); 2 bad flags; 3 the machine or cluster could not be used.`,
 	f.StringVar(&o.version, "kubernetes-version", "", "the suite's version (default: the API server's, vMAJOR.MINOR.PATCH)")
 	f.StringVar(&o.focus, "focus", "", "run only the conformance specs matching this regular expression (not valid for certification)")
 	f.StringVar(&o.skip, "skip", "", "leave out the conformance specs matching this regular expression (not valid for certification)")
+	f.StringVar(&o.rerunFailed, "rerun-failed", "", "run only the specs that failed in this earlier run's --output-dir (not valid for certification)")
 	f.IntVar(&o.procs, "procs", 2, "Ginkgo's parallel processes")
 	f.StringVar(&o.outputDir, "output-dir", "", "where e2e.log and junit_01.xml go (default ./kubeproof-results/conformance-TIME)")
 	f.BoolVar(&o.noKind, "no-kind-detection", false, "do not side-load images even if the cluster is a kind cluster of this machine")
@@ -127,6 +130,16 @@ func run(ctx context.Context, o runOptions, out, errOut io.Writer) error {
 	}
 	if o.procs < 1 {
 		return exitcode.UsageError(fmt.Errorf("--procs %d: want 1 or more", o.procs))
+	}
+	if o.rerunFailed != "" {
+		if o.focus != "" {
+			return exitcode.UsageError(errors.New("--rerun-failed and --focus: give one of them"))
+		}
+		focus, err := failedFocus(o.rerunFailed)
+		if err != nil {
+			return exitcode.UsageError(err)
+		}
+		o.focus = focus
 	}
 	client, err := kube.NewClient(o.kubeconfig, o.context)
 	if err != nil {
@@ -167,13 +180,19 @@ func run(ctx context.Context, o runOptions, out, errOut io.Writer) error {
 	if kubeconfig == "" {
 		kubeconfig = defaultKubeconfig()
 	}
-	res, err := conformance.Run(ctx, conformance.RunOptions{Suite: s, Kubeconfig: kubeconfig, Context: o.context, Focus: o.focus, Skip: o.skip, Procs: o.procs, OutputDir: o.outputDir, Log: out})
+	res, err := conformance.Run(ctx, conformance.RunOptions{Suite: s, Client: client, Kubeconfig: kubeconfig, Context: o.context, Focus: o.focus, Skip: o.skip, Procs: o.procs, OutputDir: o.outputDir, Log: out})
+	if errors.Is(err, conformance.ErrNothingRan) {
+		return exitcode.UsageError(err)
+	}
 	if err != nil {
 		return exitcode.EnvironmentError(err)
 	}
 	fmt.Fprintf(out, "\n%d passed, %d failed of %d conformance specs (%s) in %s\n", res.Passed, len(res.Failed), len(res.Specs), s.Version, res.Took.Round(time.Second))
 	for _, f := range res.Failed {
 		fmt.Fprintf(out, "FAILED %s: %s\n", f.Name, f.Failure)
+	}
+	for _, l := range res.Left {
+		fmt.Fprintf(out, "still present: %s (kubeproof cleanup removes it)\n", l)
 	}
 	if res.Partial != "" {
 		fmt.Fprintln(out, res.Partial)
@@ -183,6 +202,27 @@ func run(ctx context.Context, o runOptions, out, errOut io.Writer) error {
 		return exitcode.WithCode(exitcode.CheckFailed, fmt.Errorf("%d of %d conformance specs failed, first: %s: %s", len(res.Failed), len(res.Specs), res.Failed[0].Name, res.Failed[0].Failure))
 	}
 	return nil
+}
+
+// failedFocus is a focus matching exactly the specs that failed in an
+// earlier run's junit_01.xml.
+func failedFocus(dir string) (string, error) {
+	specs, err := bundle.Outcomes(filepath.Join(dir, "junit_01.xml"))
+	if err != nil {
+		return "", fmt.Errorf("--rerun-failed %s: %v: want the --output-dir of an earlier `kubeproof conformance run`", dir, err)
+	}
+	var names []string
+	for _, s := range specs {
+		if s.State != "passed" {
+			// Ginkgo matches the text of the spec's containers and leaf
+			// joined by spaces, after an empty top container's.
+			names = append(names, `(^|\s)`+regexp.QuoteMeta(s.Name)+"$")
+		}
+	}
+	if len(names) == 0 {
+		return "", fmt.Errorf("--rerun-failed %s: no spec failed in that run: nothing to rerun", dir)
+	}
+	return strings.Join(names, "|"), nil
 }
 
 // defaultKubeconfig is the file kubectl's rules pick: the first of
