@@ -45,7 +45,7 @@ k8s.io/kubernetes@v1.34.4/test/e2e/common/node/pods.go:205
 [sig-node] Containers [It] should be able to override the image's default command and arguments [NodeConformance] [Conformance] [sig-node, NodeConformance, Conformance]
 `
 	var out strings.Builder
-	follow(strings.NewReader(log), &out, time.Now())
+	follow(strings.NewReader(log), &out, time.Now(), nil)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	want := []string{
 		"running 2 conformance specs",
@@ -59,5 +59,25 @@ k8s.io/kubernetes@v1.34.4/test/e2e/common/node/pods.go:205
 		if !strings.HasSuffix(lines[i], w) {
 			t.Errorf("line %d: want it to end with %q, got %q", i, w, lines[i])
 		}
+	}
+}
+
+func TestEstimateSerialAloneParallelSpread(t *testing.T) {
+	known := map[string]float64{
+		"[sig-a] one [Conformance]":            120,
+		"[sig-a] two [Conformance]":            120,
+		"[sig-b] three [Serial] [Conformance]": 60,
+		"[sig-c] other [Conformance]":          600,
+	}
+	e := newEstimate(known, "sig-a|sig-b", "", 2)
+	if got := e.remaining(); got != 3*time.Minute {
+		t.Errorf("want 2 x 120 s over 2 processes + 60 s serial = 3m, got %s", got)
+	}
+	e.done("[sig-b] three [Serial] [Conformance]")
+	if got := e.remaining(); got != 2*time.Minute {
+		t.Errorf("after the serial spec: want 2m, got %s", got)
+	}
+	if newEstimate(known, "nothing known", "", 2) != nil {
+		t.Error("no known spec selected: want no estimate")
 	}
 }

@@ -131,7 +131,11 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", o.Suite.Ginkgo, err)
 	}
-	follow(io.TeeReader(out, logFile), o.Log, start)
+	est := newEstimate(loadDurations(o.Suite), o.Focus, o.Skip, o.Procs)
+	if o.Focus == "" && o.Skip == "" {
+		est = newEstimate(loadDurations(o.Suite), Focus, "", o.Procs)
+	}
+	follow(io.TeeReader(out, logFile), o.Log, start, est)
 	runErr := cmd.Wait()
 	res.Took = time.Since(start)
 	stopWatching()
@@ -144,6 +148,9 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 		return nil, fmt.Errorf("%w: no conformance spec matched (--focus %q, --skip %q): see %s", ErrNothingRan, o.Focus, o.Skip, res.E2ELog)
 	}
 	res.Specs = specs
+	if err := saveDurations(o.Suite, specs); err != nil {
+		fmt.Fprintf(o.Log, "warning: durations for the next estimate: %v\n", err)
+	}
 	for _, s := range specs {
 		if s.State == "passed" {
 			res.Passed++
@@ -165,8 +172,9 @@ var (
 )
 
 // follow reads Ginkgo's verbose output and writes a line per finished
-// spec: "[ 12/424  3m04s] PASS <spec> (2.1s)".
-func follow(r io.Reader, log io.Writer, start time.Time) {
+// spec: "[ 12/424  3m04s] PASS <spec> (2.1s)", with "about 20m left"
+// when earlier runs timed the specs still to come.
+func follow(r io.Reader, log io.Writer, start time.Time, est *estimate) {
 	if log == nil {
 		log = io.Discard
 	}
@@ -178,7 +186,11 @@ func follow(r io.Reader, log io.Writer, start time.Time) {
 		line := sc.Text()
 		if m := willRun.FindStringSubmatch(line); m != nil {
 			total, _ = strconv.Atoi(m[1])
-			fmt.Fprintf(log, "running %d conformance specs\n", total)
+			fmt.Fprintf(log, "running %d conformance specs", total)
+			if est != nil {
+				fmt.Fprintf(log, ", about %s by earlier runs' durations", est.remaining())
+			}
+			fmt.Fprintln(log)
 			continue
 		}
 		if m := specEnded.FindStringSubmatch(line); m != nil {
@@ -194,7 +206,12 @@ func follow(r io.Reader, log io.Writer, start time.Time) {
 		}
 		done++
 		name := specLabels.ReplaceAllString(line, "")
-		fmt.Fprintf(log, "[%4d/%d %6s] %s %s (%ss)\n", done, total, time.Since(start).Round(time.Second), state, name, ended[2])
+		left := ""
+		if est != nil {
+			est.done(strings.Replace(name, "[It] ", "", 1))
+			left = fmt.Sprintf(", about %s left", est.remaining())
+		}
+		fmt.Fprintf(log, "[%4d/%d %6s%s] %s %s (%ss)\n", done, total, time.Since(start).Round(time.Second), left, state, name, ended[2])
 		ended = nil
 	}
 }
