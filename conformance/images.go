@@ -105,9 +105,20 @@ func BuildImages(ctx context.Context, s *Suite, cache string, images []Image, lo
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	self, err := selfHash()
+	if err != nil {
+		return err
+	}
 	for i, img := range images {
 		r := recipes[repoName(img.Ref)]
 		if !img.Built {
+			continue
+		}
+		// What went into an archive: the recipes (this program) and the
+		// suite's version; cached .deb files and Go builds never change.
+		built := filepath.Join(dir, fmt.Sprintf("%s-%s.built", repoName(img.Ref), tagOf(img.Ref)))
+		if archive, ok := builtBy(built, self); ok {
+			images[i].Archive = archive
 			continue
 		}
 		root, err := os.MkdirTemp(dir, "root-")
@@ -122,8 +133,46 @@ func BuildImages(ctx context.Context, s *Suite, cache string, images []Image, lo
 		}
 		fmt.Fprintf(log, "  %s: %s\n", img.Ref, archive)
 		images[i].Archive = archive
+		if err := os.WriteFile(built, []byte(self+" "+archive), 0o644); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// builtBy returns the archive the record names if this same program built
+// it and it is still there.
+func builtBy(record, self string) (string, bool) {
+	data, err := os.ReadFile(record)
+	if err != nil {
+		return "", false
+	}
+	by, archive, ok := strings.Cut(string(data), " ")
+	if !ok || by != self {
+		return "", false
+	}
+	if _, err := os.Stat(archive); err != nil {
+		return "", false
+	}
+	return archive, true
+}
+
+// selfHash is the SHA-256 of the running program.
+func selfHash() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func buildImage(ctx context.Context, st *step, dir, ref string, r recipe) (string, error) {
