@@ -81,3 +81,17 @@ func TestEstimateSerialAloneParallelSpread(t *testing.T) {
 		t.Error("no known spec selected: want no estimate")
 	}
 }
+
+func TestMovedKeepsPauseAndTheImagesThatMustFail(t *testing.T) {
+	for ref, want := range map[string]string{
+		"registry.k8s.io/e2e-test-images/agnhost:2.56": "reg:5000/k8s/e2e-test-images/agnhost:2.56",
+		"registry.k8s.io/etcd:3.6.4-0":                 "reg:5000/k8s/etcd:3.6.4-0",
+		"registry.k8s.io/pause:3.10.1":                 "",
+		"invalid.registry.k8s.io/invalid/alpine:3.1":   "",
+		"gcr.io/k8s-authenticated-test/agnhost:2.6":    "",
+	} {
+		if got := moved(ref, "reg:5000/k8s"); got != want {
+			t.Errorf("%s: want %q, got %q", ref, want, got)
+		}
+	}
+}

@@ -40,6 +40,9 @@ type RunOptions struct {
 	// the end whatever it is.
 	Procs     int
 	OutputDir string
+	// RepoList, when set, is the file Push wrote: the suite runs the
+	// images from that registry (KUBE_TEST_REPO_LIST).
+	RepoList string
 	// Log gets a line per finished spec.
 	Log io.Writer
 }
@@ -118,6 +121,9 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, o.Suite.Ginkgo, args...)
+	if o.RepoList != "" {
+		cmd.Env = append(os.Environ(), "KUBE_TEST_REPO_LIST="+o.RepoList)
+	}
 	// Ginkgo interrupts its processes on SIGINT: their cleanups delete
 	// the namespaces the specs made. A killed run leaves them.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }

@@ -44,22 +44,7 @@ func managedCluster(t *testing.T, kubeconfig, cluster string) {
 		t.Fatal(err)
 	}
 	reg := startRegistry(t, nodes[0])
-	// Each node's containerd pulls from it over plain HTTP; the running
-	// containers outlive the restart.
-	mirror := fmt.Sprintf("\n[plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.%q]\n  endpoint = [\"http://%s\"]\n", reg, reg)
-	for _, n := range nodes {
-		script := fmt.Sprintf("printf '%%s' '%s' >> /etc/containerd/config.toml && systemctl restart containerd", mirror)
-		if out, err := exec.Command("docker", "exec", n, "sh", "-c", script).CombinedOutput(); err != nil {
-			t.Fatalf("point containerd on %s at %s: %v: %s", n, reg, err, out)
-		}
-	}
-	for _, n := range nodes {
-		if err := wait.PollUntilContextTimeout(context.Background(), 500*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-			return exec.Command("docker", "exec", n, "ctr", "version").Run() == nil, nil
-		}); err != nil {
-			t.Fatalf("containerd on %s did not come back within 1m of its restart", n)
-		}
-	}
+	pullFrom(t, nodes, reg)
 	enforceRestricted(t, c, cluster+"-control-plane")
 	// The runs act as ServiceAccounts bound to the printed roles, under a
 	// context that does not say kind.
@@ -111,6 +96,8 @@ func managedCluster(t *testing.T, kubeconfig, cluster string) {
 	if pulled == 0 {
 		t.Errorf("no node holds %s: the pods did not pull it", pushed)
 	}
+
+	conformanceFromRegistry(t, kubeconfig, reg, nodes)
 
 	start = time.Now()
 	missing := reg + "/kubeproof/workload:missing"
@@ -213,6 +200,26 @@ func startRegistry(t *testing.T, node string) string {
 	return addr
 }
 
+// pullFrom makes each node's containerd pull from the registry over plain
+// HTTP; the running containers outlive the restart.
+func pullFrom(t *testing.T, nodes []string, reg string) {
+	t.Helper()
+	mirror := fmt.Sprintf("\n[plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.%q]\n  endpoint = [\"http://%s\"]\n", reg, reg)
+	for _, n := range nodes {
+		script := fmt.Sprintf("printf '%%s' '%s' >> /etc/containerd/config.toml && systemctl restart containerd", mirror)
+		if out, err := exec.Command("docker", "exec", n, "sh", "-c", script).CombinedOutput(); err != nil {
+			t.Fatalf("point containerd on %s at %s: %v: %s", n, reg, err, out)
+		}
+	}
+	for _, n := range nodes {
+		if err := wait.PollUntilContextTimeout(context.Background(), 500*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+			return exec.Command("docker", "exec", n, "ctr", "version").Run() == nil, nil
+		}); err != nil {
+			t.Fatalf("containerd on %s did not come back within 1m of its restart", n)
+		}
+	}
+}
+
 // registryBinary builds the Distribution registry once per version.
 func registryBinary(t *testing.T) string {
 	t.Helper()
@@ -259,4 +266,31 @@ func refusedChecks(run *results.Run) map[string][]string {
 		}
 	}
 	return out
+}
+
+// conformanceFromRegistry runs a conformance spec on the cluster as one
+// that pulls: the images built here are pushed to the registry and the
+// suite pointed at them (KUBE_TEST_REPO_LIST), so a node must pull
+// busybox from there (the side-loaded copies have other names).
+func conformanceFromRegistry(t *testing.T, kubeconfig, reg string, nodes []string) {
+	dir := t.TempDir()
+	code, out := kubeproofCLI(t, "conformance", "run", "--kubeconfig", kubeconfig, "--no-kind-detection", "--registry", reg+"/k8s", "--insecure-registry",
+		"--focus", "Kubelet when scheduling a busybox command in a pod should print the output to logs", "--output-dir", dir)
+	if code != 0 || !strings.Contains(out, "1 passed, 0 failed of 1 conformance specs") {
+		t.Errorf("conformance from a registry: want the busybox spec passed, got exit %d: %s", code, out)
+	}
+	busybox := reg + "/k8s/e2e-test-images/busybox:1.37.0-1"
+	pulled := 0
+	for _, n := range nodes {
+		got, _ := exec.Command("docker", "exec", n, "ctr", "-n", "k8s.io", "images", "ls", "-q", "name=="+busybox).Output()
+		if strings.TrimSpace(string(got)) == busybox {
+			pulled++
+		}
+	}
+	if pulled == 0 {
+		t.Errorf("no node holds %s: the spec's pod did not pull it from the registry", busybox)
+	}
+	if list, err := os.ReadFile(filepath.Join(dir, "repo-list.yaml")); err != nil || !strings.Contains(string(list), "promoterE2eRegistry: "+reg+"/k8s/e2e-test-images") {
+		t.Errorf("repo-list.yaml: want the e2e images' registry moved to %s/k8s, got %q (%v)", reg, list, err)
+	}
 }

@@ -80,9 +80,9 @@ func printImages(w io.Writer, images []conformance.Image) {
 type runOptions struct {
 	kubeconfig, context, version string
 	focus, skip, outputDir       string
-	rerunFailed                  string
+	rerunFailed, registry        string
 	procs                        int
-	noKind                       bool
+	noKind, insecure             bool
 }
 
 func runCmd() *cobra.Command {
@@ -92,7 +92,8 @@ func runCmd() *cobra.Command {
 		Short: "Run the [Conformance] specs of the cluster's version, offline, and write the upstream e2e.log and junit_01.xml",
 		Long: `Build the e2e suite of the cluster's version (or --kubernetes-version) and the
 images its [Conformance] specs run, side-load them into the nodes if the cluster is a
-kind cluster of this machine, and run the specs with Ginkgo: --procs parallel processes,
+kind cluster of this machine (or push them to --registry, for a cluster that pulls:
+the suite is pointed at them with a generated KUBE_TEST_REPO_LIST), and run the specs with Ginkgo: --procs parallel processes,
 [Serial] specs alone at the end. e2e.log and junit_01.xml are the upstream outputs,
 untouched; a line per spec shows progress.
 
@@ -115,6 +116,8 @@ failure); 2 bad flags; 3 the machine or cluster could not be used.`,
 	f.IntVar(&o.procs, "procs", 2, "Ginkgo's parallel processes")
 	f.StringVar(&o.outputDir, "output-dir", "", "where e2e.log and junit_01.xml go (default ./kubeproof-results/conformance-TIME)")
 	f.BoolVar(&o.noKind, "no-kind-detection", false, "do not side-load images even if the cluster is a kind cluster of this machine")
+	f.StringVar(&o.registry, "registry", "", "push the images built here to REGISTRY[:PORT][/PATH] and run them from there (a cluster that pulls; KUBE_TEST_REPO_LIST)")
+	f.BoolVar(&o.insecure, "insecure-registry", false, "the --registry speaks plain HTTP")
 	return c
 }
 
@@ -162,7 +165,29 @@ func run(ctx context.Context, o runOptions, out, errOut io.Writer) error {
 	if err != nil {
 		return exitcode.EnvironmentError(err)
 	}
-	if kindName := kindnode.ClusterFromContext(client.ContextName); kindName != "" && !o.noKind {
+	if o.outputDir == "" {
+		o.outputDir = filepath.Join("kubeproof-results", "conformance-"+time.Now().UTC().Format("20060102-150405"))
+	}
+	if err := os.MkdirAll(o.outputDir, 0o755); err != nil {
+		return exitcode.EnvironmentError(err)
+	}
+	var repoList string
+	kindName := kindnode.ClusterFromContext(client.ContextName)
+	switch {
+	case o.registry != "":
+		fmt.Fprintf(errOut, "images: building and pushing to %s\n", o.registry)
+		if err := conformance.BuildImages(ctx, s, paths.CacheDir(), images, io.Discard); err != nil {
+			return exitcode.EnvironmentError(err)
+		}
+		repoList = filepath.Join(o.outputDir, "repo-list.yaml")
+		err := conformance.Push(ctx, images, o.registry, o.insecure, repoList)
+		if errors.Is(err, conformance.ErrRegistry) {
+			return exitcode.UsageError(err)
+		}
+		if err != nil {
+			return exitcode.EnvironmentError(err)
+		}
+	case kindName != "" && !o.noKind:
 		fmt.Fprintf(errOut, "images: building and side-loading into kind cluster %s\n", kindName)
 		if err := conformance.BuildImages(ctx, s, paths.CacheDir(), images, io.Discard); err != nil {
 			return exitcode.EnvironmentError(err)
@@ -170,17 +195,14 @@ func run(ctx context.Context, o runOptions, out, errOut io.Writer) error {
 		if err := conformance.SideLoad(ctx, kindName, images); err != nil {
 			return exitcode.EnvironmentError(err)
 		}
-	} else {
-		fmt.Fprintln(errOut, "images: not a kind cluster of this machine: its nodes must be able to pull the suite's images")
-	}
-	if o.outputDir == "" {
-		o.outputDir = filepath.Join("kubeproof-results", "conformance-"+time.Now().UTC().Format("20060102-150405"))
+	default:
+		fmt.Fprintln(errOut, "images: not a kind cluster of this machine and no --registry: its nodes must pull the suite's images from their usual registries")
 	}
 	kubeconfig := o.kubeconfig
 	if kubeconfig == "" {
 		kubeconfig = defaultKubeconfig()
 	}
-	res, err := conformance.Run(ctx, conformance.RunOptions{Suite: s, Client: client, Kubeconfig: kubeconfig, Context: o.context, Focus: o.focus, Skip: o.skip, Procs: o.procs, OutputDir: o.outputDir, Log: out})
+	res, err := conformance.Run(ctx, conformance.RunOptions{Suite: s, Client: client, Kubeconfig: kubeconfig, Context: o.context, Focus: o.focus, Skip: o.skip, Procs: o.procs, OutputDir: o.outputDir, RepoList: repoList, Log: out})
 	if errors.Is(err, conformance.ErrNothingRan) {
 		return exitcode.UsageError(err)
 	}
