@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 func TestPartialSaysWhy(t *testing.T) {
@@ -93,5 +95,15 @@ func TestMovedKeepsPauseAndTheImagesThatMustFail(t *testing.T) {
 		if got := moved(ref, "reg:5000/k8s"); got != want {
 			t.Errorf("%s: want %q, got %q", ref, want, got)
 		}
+	}
+}
+
+func TestManagedByTellsTheRunsNamespaces(t *testing.T) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "e2e-kubeproof-12-34.test", Operation: metav1.ManagedFieldsOperationUpdate}}}}
+	if !managedBy(ns, "e2e-kubeproof-12-34.test") {
+		t.Error("the run's own namespace: want it recorded")
+	}
+	if managedBy(ns, "e2e-kubeproof-12-35.test") || managedBy(&corev1.Namespace{}, "e2e.test") {
+		t.Error("another run's namespace, or one without managers: want it left alone")
 	}
 }

@@ -33,9 +33,13 @@ const e2eNamespaceLabel = "e2e-framework"
 // during a run, as they appear: the e2e framework deletes them when a spec
 // ends, but not if the run is killed. kubeproof cleanup deletes what a
 // journal of a run that is gone lists (by UID, so only those objects).
+// A namespace is the run's when the API server recorded the run's own
+// field manager on it: e2e.test runs under a name of the run's (see
+// runBinary), and the API server names the manager after the binary.
 type journal struct {
 	Owner      string      `json:"owner"` // proc.Owner of the run
 	Server     string      `json:"server"`
+	Manager    string      `json:"manager"`
 	Started    time.Time   `json:"started"`
 	Namespaces []journaled `json:"namespaces"`
 
@@ -52,8 +56,8 @@ func journalDir() string { return filepath.Join(paths.StateDir(), "conformance")
 
 // startJournal writes an empty journal and records each namespace with
 // the e2e framework's label created from now on, until ctx ends.
-func startJournal(ctx context.Context, c *kube.Client) (*journal, error) {
-	j := &journal{Owner: proc.Owner(os.Getpid()), Server: c.Config.Host, Started: time.Now().UTC().Truncate(time.Second)}
+func startJournal(ctx context.Context, c *kube.Client, manager string) (*journal, error) {
+	j := &journal{Owner: proc.Owner(os.Getpid()), Server: c.Config.Host, Manager: manager, Started: time.Now().UTC().Truncate(time.Second)}
 	j.path = filepath.Join(journalDir(), fmt.Sprintf("run-%d-%d.json", os.Getpid(), j.Started.Unix()))
 	if err := os.MkdirAll(journalDir(), 0o755); err != nil {
 		return nil, err
@@ -64,7 +68,7 @@ func startJournal(ctx context.Context, c *kube.Client) (*journal, error) {
 	factory := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = e2eNamespaceLabel }))
 	informer := factory.Core().V1().Namespaces().Informer()
 	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: func(obj any) {
-		if ns, ok := obj.(*corev1.Namespace); ok && !ns.CreationTimestamp.Time.Before(j.Started) {
+		if ns, ok := obj.(*corev1.Namespace); ok && managedBy(ns, j.Manager) {
 			j.add(ns)
 		}
 	}}); err != nil {
@@ -75,6 +79,16 @@ func startJournal(ctx context.Context, c *kube.Client) (*journal, error) {
 		return nil, fmt.Errorf("watch the suite's namespaces: %w", ctx.Err())
 	}
 	return j, nil
+}
+
+// managedBy: the API server recorded manager as a writer of the object.
+func managedBy(o metav1.Object, manager string) bool {
+	for _, f := range o.GetManagedFields() {
+		if f.Manager == manager {
+			return true
+		}
+	}
+	return false
 }
 
 func (j *journal) add(ns *corev1.Namespace) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubeproof/kubeproof/conformance/bundle"
 	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/internal/proc"
 )
 
 // Focus is the conformance set: a run with exactly this focus and no
@@ -103,23 +104,28 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 			args = append(args, "--skip", o.Skip)
 		}
 	}
-	args = append(args, o.Suite.E2E, "--",
-		"--kubeconfig", o.Kubeconfig, "--provider", "skeleton", "--kubectl-path", o.Suite.Kubectl,
-		"--report-dir", o.OutputDir, "--disable-log-dump")
+	suiteArgs := []string{"--kubeconfig", o.Kubeconfig, "--provider", "skeleton", "--kubectl-path", o.Suite.Kubectl,
+		"--report-dir", o.OutputDir, "--disable-log-dump"}
 	if o.Context != "" {
-		args = append(args, "--context", o.Context)
+		suiteArgs = append(suiteArgs, "--context", o.Context)
 	}
 	logFile, err := os.Create(res.E2ELog)
 	if err != nil {
 		return nil, err
 	}
 	defer logFile.Close()
-	watching, stopWatching := context.WithCancel(ctx)
-	defer stopWatching()
-	j, err := startJournal(watching, o.Client)
+	e2e, err := runBinary(o.Suite)
 	if err != nil {
 		return nil, err
 	}
+	defer os.Remove(e2e)
+	watching, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	j, err := startJournal(watching, o.Client, filepath.Base(e2e))
+	if err != nil {
+		return nil, err
+	}
+	args = append(append(args, e2e, "--"), suiteArgs...)
 	cmd := exec.CommandContext(ctx, o.Suite.Ginkgo, args...)
 	if o.RepoList != "" {
 		cmd.Env = append(os.Environ(), "KUBE_TEST_REPO_LIST="+o.RepoList)
@@ -168,6 +174,30 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 		return nil, fmt.Errorf("ginkgo: %v (no spec failed: see %s)", runErr, res.E2ELog)
 	}
 	return res, nil
+}
+
+// runBinary links e2e.test under a name of this run's: the API server
+// records the binary's name as the field manager of what it creates, so
+// the run's namespaces are told from those of anything else running the
+// suite on the cluster. Links of runs that are gone are removed.
+func runBinary(s *Suite) (string, error) {
+	dir := filepath.Join(filepath.Dir(s.E2E), "runs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	if old, err := filepath.Glob(filepath.Join(dir, "e2e-kubeproof-*.test")); err == nil {
+		for _, o := range old {
+			var pid int
+			if _, err := fmt.Sscanf(filepath.Base(o), "e2e-kubeproof-%d-", &pid); err == nil && !proc.Alive(pid) {
+				os.Remove(o)
+			}
+		}
+	}
+	link := filepath.Join(dir, fmt.Sprintf("e2e-kubeproof-%d-%d.test", os.Getpid(), time.Now().Unix()))
+	if err := os.Link(s.E2E, link); err != nil {
+		return "", fmt.Errorf("link %s for this run: %w", s.E2E, err)
+	}
+	return link, nil
 }
 
 var (
