@@ -10,6 +10,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/kubeproof/kubeproof/internal/gobuild"
+	"github.com/kubeproof/kubeproof/internal/paths"
 )
 
 // A recipe builds an image's root filesystem and says how it runs. Each
@@ -54,6 +55,20 @@ func (st *step) goBinary(module, version, pkg, dest string, mode os.FileMode) er
 		}
 	}
 	return st.copy(filepath.Join(bin, out), dest, mode)
+}
+
+// ownBinary builds kubeproof's cmd/<name> from its source tree and puts
+// it into the root at dest.
+func (st *step) ownBinary(name, dest string) error {
+	src, err := paths.SourceDir()
+	if err != nil {
+		return fmt.Errorf("%s is built from kubeproof's source: %w", name, err)
+	}
+	out := filepath.Join(st.cache, "e2e-own-bin", name)
+	if err := gobuild.Run(st.ctx, src, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./cmd/"+name); err != nil {
+		return err
+	}
+	return st.copy(out, dest, 0o755)
 }
 
 // copy puts a file into the root at dest.
@@ -113,12 +128,15 @@ var recipes = map[string]recipe{
 		config: v1.Config{Entrypoint: []string{"/agnhost"}, Cmd: []string{"test-webserver"}},
 	},
 	"busybox": {
-		source: "Debian: busybox-static",
+		source: "Debian: busybox-static; kubeproof-sh as /bin/sh (ash for scripts, a plain command run with the whole environment)",
 		files: func(st *step) error {
 			if err := st.debian(busyboxPackages...); err != nil {
 				return err
 			}
-			if err := busyboxApplets(st.root); err != nil {
+			if err := busyboxApplets(st.root, "sh"); err != nil {
+				return err
+			}
+			if err := st.ownBinary("kubeproof-sh", "bin/sh"); err != nil {
 				return err
 			}
 			return baseFiles(st.root)

@@ -23,12 +23,13 @@ import (
 
 // conformanceSubset are [Conformance] specs that, together, run every image
 // kubeproof builds for the suite: busybox (its ash's read-only message
-// included), pause, agnhost (its sh, nc and curl through kubectl exec, and
+// included, and environment variables named data-1 kept), pause, agnhost (its sh, nc and curl through kubectl exec, and
 // agnhost-2), httpd, nginx, jessie-dnsutils (with agnhost's dig), nautilus,
 // nonewprivs (setuid nnp), sample-apiserver and etcd.
 var conformanceSubset = []string{
 	"Kubelet when scheduling a busybox command in a pod should print the output to logs",
 	"Kubelet when scheduling a read only busybox container should not write to root filesystem",
+	"Secrets should be consumable via the environment",
 	"Pods should get a host IP",
 	"Services should be able to create a functioning NodePort service",
 	"Deployment RollingUpdateDeployment should delete old pods and create new ones",
@@ -67,8 +68,8 @@ func conformance(t *testing.T, kubeconfig string) {
 
 	runDir := filepath.Join(dir, "subset")
 	code, out := kubeproofCLI(t, "conformance", "run", "--kubeconfig", kubeconfig, "--focus", strings.Join(conformanceSubset, "|"), "--output-dir", runDir)
-	if code != 0 || !strings.Contains(out, "11 passed, 0 failed of 11 conformance specs (v1.34.4)") || !strings.Contains(out, "not valid for certification") {
-		t.Fatalf("want the 11 specs of the subset passed and the run marked not valid for certification, got exit %d: %s", code, out)
+	if code != 0 || !strings.Contains(out, "12 passed, 0 failed of 12 conformance specs (v1.34.4)") || !strings.Contains(out, "not valid for certification") {
+		t.Fatalf("want the 12 specs of the subset passed and the run marked not valid for certification, got exit %d: %s", code, out)
 	}
 	for _, f := range []string{"e2e.log", "junit_01.xml"} {
 		if fi, err := os.Stat(filepath.Join(runDir, f)); err != nil || fi.Size() == 0 {
@@ -82,7 +83,7 @@ func conformance(t *testing.T, kubeconfig string) {
 	}
 	code, out = kubeproofCLI(t, "conformance", "bundle", "--product", product, "--from", runDir, "--output-dir", filepath.Join(dir, "bundle"))
 	for _, want := range []string{"PASS required files", "PASS product fields", "PASS e2e.log version", "PASS junit passed", "PASS junit matches e2e.log",
-		"FAIL full conformance run: junit_01.xml: not valid for certification", "FAIL required specs: junit_01.xml: want all 424 required [Conformance] specs run, got 11"} {
+		"FAIL full conformance run: junit_01.xml: not valid for certification", "FAIL required specs: junit_01.xml: want all 424 required [Conformance] specs run, got 12"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bundle of the subset: want %q, got exit %d: %s", want, code, out)
 		}
