@@ -26,13 +26,23 @@ var builtins = []string{".", ":", "alias", "break", "cd", "command", "continue",
 
 const ash = "/bin/busybox"
 
+// direct returns the command to run without a shell for `-c SCRIPT` when
+// SCRIPT is one plain command that is not a builtin, nil otherwise.
+func direct(args []string) []string {
+	if len(args) != 2 || args[0] != "-c" || !plain.MatchString(strings.TrimSpace(args[1])) {
+		return nil
+	}
+	words := strings.Fields(args[1])
+	if slices.Contains(builtins, words[0]) {
+		return nil
+	}
+	return words
+}
+
 func main() {
-	if len(os.Args) == 3 && os.Args[1] == "-c" && plain.MatchString(strings.TrimSpace(os.Args[2])) {
-		words := strings.Fields(os.Args[2])
-		if !slices.Contains(builtins, words[0]) {
-			if path, err := exec.LookPath(words[0]); err == nil {
-				_ = syscall.Exec(path, words, os.Environ())
-			}
+	if words := direct(os.Args[1:]); words != nil {
+		if path, err := exec.LookPath(words[0]); err == nil {
+			_ = syscall.Exec(path, words, os.Environ())
 		}
 	}
 	// busybox picks ash by the name it is called by, and ash names
