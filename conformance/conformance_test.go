@@ -48,7 +48,9 @@ k8s.io/kubernetes@v1.34.4/test/e2e/common/node/pods.go:205
 [sig-node] Containers [It] should be able to override the image's default command and arguments [NodeConformance] [Conformance] [sig-node, NodeConformance, Conformance]
 `
 	var out strings.Builder
-	follow(strings.NewReader(log), &out, time.Now(), nil)
+	if n := follow(strings.NewReader(log), &out, time.Now(), nil); n != 2 {
+		t.Errorf("want the 2 specs Ginkgo said it would run, got %d", n)
+	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	want := []string{
 		"running 2 conformance specs",

@@ -147,11 +147,15 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 	if o.Focus == "" && o.Skip == "" {
 		est = newEstimate(loadDurations(o.Suite), Focus, "", o.Procs)
 	}
-	follow(io.TeeReader(out, logFile), o.Log, start, est)
+	selected := follow(io.TeeReader(out, logFile), o.Log, start, est)
 	runErr := cmd.Wait()
 	res.Took = time.Since(start)
 	stopWatching()
 	res.Left = j.finish(context.WithoutCancel(ctx), o.Client)
+	if selected == 0 {
+		// Ginkgo writes no report for a run of no spec.
+		return nil, fmt.Errorf("%w: no conformance spec matched (--focus %q, --skip %q): see %s", ErrNothingRan, o.Focus, o.Skip, res.E2ELog)
+	}
 	specs, err := bundle.Outcomes(res.JUnit)
 	if err != nil {
 		return nil, fmt.Errorf("the run wrote no readable junit_01.xml (%v): see %s; ginkgo: %v", err, res.E2ELog, runErr)
@@ -209,14 +213,15 @@ var (
 
 // follow reads Ginkgo's verbose output and writes a line per finished
 // spec: "[ 12/424  3m04s] PASS <spec> (2.1s)", with "about 20m left"
-// when earlier runs timed the specs still to come.
-func follow(r io.Reader, log io.Writer, start time.Time, est *estimate) {
+// when earlier runs timed the specs still to come. It returns how many
+// specs Ginkgo said it would run, -1 if it never said.
+func follow(r io.Reader, log io.Writer, start time.Time, est *estimate) int {
 	if log == nil {
 		log = io.Discard
 	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1024*1024), 16*1024*1024)
-	total, done := 0, 0
+	total, done := -1, 0
 	var ended []string // the "• ..." line waiting for the spec's text
 	for sc.Scan() {
 		line := sc.Text()
@@ -250,4 +255,5 @@ func follow(r io.Reader, log io.Writer, start time.Time, est *estimate) {
 		fmt.Fprintf(log, "[%4d/%d %6s%s] %s %s (%ss)\n", done, total, time.Since(start).Round(time.Second), left, state, name, ended[2])
 		ended = nil
 	}
+	return total
 }

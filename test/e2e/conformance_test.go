@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,10 +107,11 @@ func conformance(t *testing.T, kubeconfig string) {
 	if code != 0 || !strings.Contains(out, "1 passed, 0 failed of 1 conformance specs") || !strings.Contains(out, "not valid for certification") {
 		t.Errorf("--rerun-failed after the policy is gone: want the one failed spec run again and passed, got exit %d: %s", code, out)
 	}
+	e2eNamespacesGone(t, kubeconfig)
 }
 
 // killedRunLeavesNothing kills a conformance run (kubeproof, ginkgo and
-// e2e.test: the process group, SIGKILL) once its spec has made its
+// e2e.test: the process group, SIGKILL) once it has recorded its spec's
 // namespace, which is then left behind; kubeproof cleanup removes it,
 // found in the journal the run kept on this machine.
 func killedRunLeavesNothing(t *testing.T, kubeconfig, dir string) {
@@ -126,16 +128,12 @@ func killedRunLeavesNothing(t *testing.T, kubeconfig, dir string) {
 		t.Fatal(err)
 	}
 	var names []string
-	if err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
-		list, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: "e2e-framework=aggregator"})
-		names = nil
-		for _, ns := range list.Items {
-			names = append(names, ns.Name)
-		}
-		return err == nil && len(names) > 0, nil
+	if err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(context.Context) (bool, error) {
+		names = journaledNamespaces(t, state)
+		return len(names) > 0, nil
 	}); err != nil {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		t.Fatalf("want the aggregator spec's namespace within 3m, got none")
+		t.Fatalf("want the run to record its spec's namespace within 3m, got none in %s", state)
 	}
 	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -153,6 +151,45 @@ func killedRunLeavesNothing(t *testing.T, kubeconfig, dir string) {
 		if err == nil && ns.DeletionTimestamp == nil {
 			t.Errorf("namespace %s: want it deleted by kubeproof cleanup, still active", n)
 		}
+	}
+}
+
+// journaledNamespaces reads the namespaces conformance runs recorded in
+// a kubeproof state directory.
+func journaledNamespaces(t *testing.T, state string) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(state, "conformance", "run-*.json"))
+	var names []string
+	for _, f := range files {
+		var j struct{ Namespaces []struct{ Name string } }
+		if data, err := os.ReadFile(f); err == nil && json.Unmarshal(data, &j) == nil {
+			for _, n := range j.Namespaces {
+				names = append(names, n.Name)
+			}
+		}
+	}
+	return names
+}
+
+// e2eNamespacesGone waits until the namespaces the upstream suite made are
+// gone: a terminating pod without a controller in one of them would stop
+// a later drain.
+func e2eNamespacesGone(t *testing.T, kubeconfig string) {
+	t.Helper()
+	c, err := kube.NewClient(kubeconfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	if err := wait.PollUntilContextTimeout(context.Background(), time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		list, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: "e2e-framework"})
+		left = nil
+		for _, ns := range list.Items {
+			left = append(left, ns.Name)
+		}
+		return err == nil && len(left) == 0, nil
+	}); err != nil {
+		t.Fatalf("the suite's namespaces: want them gone within 3m, got %v", left)
 	}
 }
 
