@@ -181,16 +181,21 @@ func e2eNamespacesGone(t *testing.T, kubeconfig string) {
 		t.Fatal(err)
 	}
 	var left []string
-	if err := wait.PollUntilContextTimeout(context.Background(), time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
-		list, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: "e2e-framework"})
-		left = nil
-		for _, ns := range list.Items {
-			left = append(left, ns.Name)
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		list, err := c.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: "e2e-framework"})
+		if err == nil {
+			left = nil
+			for _, ns := range list.Items {
+				left = append(left, ns.Name)
+			}
+			if len(left) == 0 {
+				return
+			}
 		}
-		return err == nil && len(left) == 0, nil
-	}); err != nil {
-		t.Fatalf("the suite's namespaces: want them gone within 3m, got %v", left)
+		time.Sleep(time.Second)
 	}
+	t.Fatalf("the suite's namespaces: want them gone within 3m, got %v", left)
 }
 
 // refusePods makes the API server refuse every pod created in the
@@ -258,5 +263,6 @@ func refusePods(t *testing.T, kubeconfig string) (lift func()) {
 	return func() {
 		remove()
 		waitRefused(false)
+		_ = c.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{})
 	}
 }
