@@ -87,6 +87,23 @@ func TestEstimateSerialAloneParallelSpread(t *testing.T) {
 	}
 }
 
+func TestEstimateCountsUntimedSpecsAtTheMean(t *testing.T) {
+	known := map[string]float64{
+		"[sig-a] one [Conformance]": 100,
+		"[sig-b] two [Conformance]": 20,
+	}
+	e := newEstimate(known, "", "", 2)
+	e.runs(12) // 10 specs never timed here, at the mean of 60 s
+	if got := e.remaining(); got != 6*time.Minute {
+		t.Errorf("want (100 + 20 + 10 x 60) s over 2 processes = 6m, got %s", got)
+	}
+	e.done("[sig-c] untimed [Conformance]")
+	e.done("[sig-a] one [Conformance]")
+	if got := e.remaining(); got != 5*time.Minute {
+		t.Errorf("after one untimed and one timed spec: want (20 + 9 x 60) s / 2 = 4m40s, 5m to the minute, got %s", got)
+	}
+}
+
 func TestMovedKeepsPauseAndTheImagesThatMustFail(t *testing.T) {
 	for ref, want := range map[string]string{
 		"registry.k8s.io/e2e-test-images/agnhost:2.56": "reg:5000/k8s/e2e-test-images/agnhost:2.56",

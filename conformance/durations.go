@@ -44,6 +44,9 @@ func saveDurations(s *Suite, specs []bundle.Outcome) error {
 type estimate struct {
 	left  map[string]float64
 	procs int
+	mean  float64 // a spec never timed here is taken to last this
+	total int     // specs the run has; -1 until Ginkgo says
+	ended int
 }
 
 // newEstimate selects the known specs the filters select (Ginkgo's focus
@@ -55,8 +58,10 @@ func newEstimate(known map[string]float64, focus, skip string, procs int) *estim
 	if errF != nil || errK != nil {
 		return nil
 	}
-	e := &estimate{left: map[string]float64{}, procs: max(procs, 1)}
+	e := &estimate{left: map[string]float64{}, procs: max(procs, 1), total: -1}
+	var sum float64
 	for name, secs := range known {
+		sum += secs
 		if (focus == "" || f.MatchString(name)) && (skip == "" || !k.MatchString(name)) {
 			e.left[name] = secs
 		}
@@ -64,12 +69,22 @@ func newEstimate(known map[string]float64, focus, skip string, procs int) *estim
 	if len(e.left) == 0 {
 		return nil
 	}
+	e.mean = sum / float64(len(known))
 	return e
+}
+
+// runs sets the number of specs the run has: those never timed here are
+// counted at the mean of those that were.
+func (e *estimate) runs(total int) {
+	if e != nil {
+		e.total = total
+	}
 }
 
 // done takes a finished spec off (its text as the log prints it).
 func (e *estimate) done(name string) {
 	if e != nil {
+		e.ended++
 		delete(e.left, name)
 	}
 }
@@ -83,6 +98,9 @@ func (e *estimate) remaining() time.Duration {
 		} else {
 			parallel += secs
 		}
+	}
+	if untimed := e.total - e.ended - len(e.left); untimed > 0 {
+		parallel += float64(untimed) * e.mean
 	}
 	d := time.Duration((serial + parallel/float64(e.procs)) * float64(time.Second))
 	if d >= time.Minute {

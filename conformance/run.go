@@ -227,6 +227,7 @@ func follow(r io.Reader, log io.Writer, start time.Time, est *estimate) int {
 		line := sc.Text()
 		if m := willRun.FindStringSubmatch(line); m != nil {
 			total, _ = strconv.Atoi(m[1])
+			est.runs(total)
 			fmt.Fprintf(log, "running %d conformance specs", total)
 			if est != nil {
 				fmt.Fprintf(log, ", about %s by earlier runs' durations", est.remaining())
