@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kubeproof/kubeproof/conformance"
 	"github.com/kubeproof/kubeproof/suites/contract"
 )
 
@@ -34,9 +35,19 @@ type Options struct {
 	NotKind bool
 
 	OutputDir string
-	// InsecureRegistry: the registry of --workload-image speaks plain HTTP
-	// (or has a certificate that does not verify).
+	// InsecureRegistry: the registry of --workload-image (and of
+	// ConformanceRegistry) speaks plain HTTP (or has a certificate that
+	// does not verify).
 	InsecureRegistry bool
+
+	// Conformance runs the upstream [Conformance] specs after the checks:
+	// the certification verdict needs the whole set passed.
+	Conformance bool
+	// ConformanceFocus runs part of the set (not valid for certification).
+	ConformanceFocus string
+	// ConformanceRegistry receives the suite's images for a cluster that
+	// pulls.
+	ConformanceRegistry string
 }
 
 // validate checks flags that need no cluster; its errors are usage errors.
@@ -62,6 +73,17 @@ func (o *Options) validate() error {
 	}
 	if o.Procs < 1 {
 		return fmt.Errorf("--procs %d: want 1 or more", o.Procs)
+	}
+	switch {
+	case o.Conformance && o.Profile != "certification":
+		return fmt.Errorf("--conformance is part of the certification verdict: add --profile certification, or run `kubeproof conformance run` alone")
+	case !o.Conformance && (o.ConformanceFocus != "" || o.ConformanceRegistry != ""):
+		return fmt.Errorf("--conformance-focus and --conformance-registry need --conformance")
+	case o.Conformance:
+		e := conformance.ExecuteOptions{Focus: o.ConformanceFocus, Procs: o.Procs}
+		if err := e.Validate(); err != nil {
+			return fmt.Errorf("--conformance-focus: %w", err)
+		}
 	}
 	if o.Kind && (o.Kubeconfig != "" || o.Context != "") {
 		return fmt.Errorf("--kind creates its own cluster: drop --kubeconfig/--context, or drop --kind to test that cluster")

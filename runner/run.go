@@ -161,13 +161,17 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	cleanupCtx := context.WithoutCancel(ctx)
 	run.Leftovers = append(run.Leftovers, sweep(cleanupCtx, client, o.RunID)...)
 	run.Leftovers = append(run.Leftovers, leftoverFaults(cleanupCtx, client, kindName, o.RunID, before)...)
-	run.FinishedAt = time.Now().UTC()
 
 	reports, rerr := results.LoadGinkgoReport(filepath.Join(o.OutputDir, ginkgoReport))
 	if rerr != nil && suiteErr == nil {
 		suiteErr = rerr
 	}
 	run.Checks = results.ChecksFromGinkgo(reports)
+	var confErr error // the checks' results are written even so
+	if o.Conformance && ctx.Err() == nil && suiteErr == nil {
+		confErr = runConformance(ctx, o, client, kindName, run, out)
+	}
+	run.FinishedAt = time.Now().UTC()
 	_, run.Refused = kube.Refusals()
 	run.Recount()
 	if err := writeResults(run, o.OutputDir); err != nil {
@@ -179,6 +183,8 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	switch {
 	case ctx.Err() != nil:
 		return run, interrupted(run.Leftovers)
+	case confErr != nil:
+		return run, fmt.Errorf("upstream conformance: %w", confErr)
 	case run.Summary.Failed > 0:
 		return run, exitcode.WithCode(exitcode.CheckFailed, fmt.Errorf("%d of %d checks failed", run.Summary.Failed, run.Summary.Passed+run.Summary.Failed))
 	case len(run.Leftovers) > 0:

@@ -3,6 +3,8 @@ package kube
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -47,4 +49,18 @@ func NewClient(kubeconfig, context string) (*Client, error) {
 		return nil, err
 	}
 	return &Client{Interface: cs, Config: cfg, ContextName: name}, nil
+}
+
+// KubeconfigFile is the one file a program that reads a single kubeconfig
+// (e2e.test) is given for kubectl's rules: path if set, else the first of
+// $KUBECONFIG, else ~/.kube/config.
+func KubeconfigFile(path string) string {
+	if path != "" {
+		return path
+	}
+	if env := os.Getenv("KUBECONFIG"); env != "" {
+		return filepath.SplitList(env)[0]
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".kube", "config")
 }

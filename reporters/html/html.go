@@ -92,6 +92,8 @@ type view struct {
 	Areas     []area
 	Failed    []check // also listed under the verdict, linked to their place
 	Skipped   []results.Check
+	// ConformancePassed and ConformanceFailed count the upstream specs.
+	ConformancePassed, ConformanceFailed int
 }
 
 type area struct {
@@ -165,6 +167,9 @@ func newView(run *results.Run, digest string) view {
 			return strings.Compare(x.Name, y.Name)
 		})
 		v.Areas = append(v.Areas, *a)
+		if n == results.ConformanceArea {
+			v.ConformancePassed, v.ConformanceFailed = a.Passed, a.Failed+a.Skipped
+		}
 		for _, c := range a.Checks {
 			if c.Verdict == results.Failed {
 				v.Failed = append(v.Failed, c)

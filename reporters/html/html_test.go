@@ -29,6 +29,19 @@ func loadTestRun(t *testing.T) *results.Run {
 	return run
 }
 
+// withConformance adds a whole upstream conformance run of two required
+// specs, both passed: with the testdata's checks, a certified run.
+func withConformance(run *results.Run) *results.Run {
+	run.Conformance = &results.Conformance{Version: "v1.34.4", Required: 2, Seconds: 3465, E2ELog: "conformance/e2e.log", JUnit: "conformance/junit_01.xml"}
+	for _, name := range []string{
+		"[sig-network] Services should serve a basic endpoint from pods  [Conformance]",
+		"[sig-apps] Deployment RollingUpdateDeployment should delete old pods and create new ones [Conformance]",
+	} {
+		run.Checks = append(run.Checks, results.Check{ID: name, Area: results.ConformanceArea, Name: name, Verdict: results.Passed, Seconds: 12})
+	}
+	return run
+}
+
 func render(t *testing.T, run *results.Run) string {
 	t.Helper()
 	var buf bytes.Buffer
@@ -62,7 +75,7 @@ func TestReportLoadsNothingFromOutside(t *testing.T) {
 }
 
 func TestReportContent(t *testing.T) {
-	run := loadTestRun(t)
+	run := withConformance(loadTestRun(t))
 	page := render(t, run)
 	digest, err := run.Digest()
 	if err != nil {
@@ -75,6 +88,8 @@ func TestReportContent(t *testing.T) {
 		"v1.34.4", "kubeproof-net", "iptables", "containerd://1.6.20", "6.18.44-fc-v669", "kubeproof.local/workload:a5c203275ff4",
 		"node-stop: workload recovers and the node heals", "checks outside --label-filter",
 		`class="steps"`, `class="bars"`, "1 pod<", // singular unit
+		`id="conformance"`, "e2e.test v1.34.4", "2 of 2", "yes: the whole set ran", `href="conformance/e2e.log"`, `href="conformance/junit_01.xml"`,
+		`id="area-conformance"`, "should serve a basic endpoint from pods",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report lacks %q", want)
@@ -90,13 +105,31 @@ func TestReportContent(t *testing.T) {
 }
 
 func TestReportNotCertified(t *testing.T) {
-	run := loadTestRun(t)
+	if page := render(t, loadTestRun(t)); !strings.Contains(page, ">NOT CERTIFIED<") || !strings.Contains(page, "the upstream conformance suite did not run") {
+		t.Error("kubeproof's own checks passed without the upstream conformance suite: want NOT CERTIFIED saying the suite did not run")
+	}
+	failedSpec := withConformance(loadTestRun(t))
+	last := &failedSpec.Checks[len(failedSpec.Checks)-1]
+	last.Verdict, last.Reason = results.Failed, "timed out waiting for the condition on pods"
+	page := render(t, failedSpec)
+	for _, want := range []string{">NOT CERTIFIED<", "1 of 2 required specs passed, 1 failed", "conformance: [sig-apps] Deployment RollingUpdateDeployment", "timed out waiting for the condition on pods", `<b style="color:var(--fail)">1 failed</b>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report of a run with a failed conformance spec lacks %q", want)
+		}
+	}
+	partial := withConformance(loadTestRun(t))
+	partial.Conformance.Partial = "not valid for certification: --focus \"Services\" ran part of the conformance set"
+	if page := render(t, partial); !strings.Contains(page, ">NOT CERTIFIED<") || !strings.Contains(page, "<b>no</b>: not valid for certification") {
+		t.Error("a partial conformance run: want NOT CERTIFIED and the run marked not valid for certification")
+	}
+
+	run := withConformance(loadTestRun(t))
 	for i := range run.Checks {
 		if run.Checks[i].Name == "Service A records" {
 			run.Checks[i].Verdict, run.Checks[i].Reason = results.Failed, "lookup web.ns.svc.cluster.local: want 10.96.0.10, got NXDOMAIN"
 		}
 	}
-	page := render(t, run)
+	page = render(t, run)
 	for _, want := range []string{`class="verdict not-certified"`, ">NOT CERTIFIED<", "1 of 15 checks failed", "got NXDOMAIN", `class="check failed"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report of a failed run lacks %q", want)

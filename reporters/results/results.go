@@ -63,6 +63,31 @@ type Run struct {
 	// Refused lists the runner's own API requests refused for want of
 	// permission (the checks' are in each check).
 	Refused []string `json:"refused,omitempty"`
+	// Conformance is the upstream conformance suite's run, when this run
+	// ran it (`kubeproof run --conformance`): its specs are the checks of
+	// area ConformanceArea, each with the upstream failure's first line.
+	Conformance *Conformance `json:"conformance,omitempty"`
+}
+
+// ConformanceArea is the area of the upstream [Conformance] specs among
+// a run's checks.
+const ConformanceArea = "conformance"
+
+// Conformance is what the upstream suite's run was, beside its specs.
+type Conformance struct {
+	// Version is the suite's (e2e.test's) Kubernetes version.
+	Version string `json:"version"`
+	// Required is how many [Conformance] specs the version has: a
+	// certification needs every one of them run and passed.
+	Required int `json:"required"`
+	// Partial says why the run is not valid for certification (a focus,
+	// a skip, a rerun of failed specs); "" for the whole set.
+	Partial string  `json:"partial,omitempty"`
+	Seconds float64 `json:"seconds"`
+	// E2ELog and JUnit are the untouched upstream outputs, relative to
+	// the results file's folder.
+	E2ELog string `json:"e2eLog"`
+	JUnit  string `json:"junit"`
 }
 
 // Summary counts the verdicts.
@@ -186,14 +211,20 @@ type Outcome struct {
 }
 
 // Outcome says what the run proves. Only the certification profile can
-// certify, and only when a check ran, none failed and none of the selected
-// checks was skipped at run time (a check not checked proves nothing).
-// Other profiles say "<profile> profile: passed" or "failed".
+// certify, and only when kubeproof's checks ran, none failed and none of
+// the selected ones was skipped at run time (a check not checked proves
+// nothing), AND the upstream conformance suite ran whole with every
+// required spec passed. Other profiles say "<profile> profile: passed" or
+// "failed".
 func (r *Run) Outcome() Outcome {
-	var passed, failed int
+	var passed, failed, confPassed, confFailed int
 	var unchecked []string
 	for _, c := range r.Checks {
 		switch {
+		case c.Area == ConformanceArea && c.Verdict == Passed:
+			confPassed++
+		case c.Area == ConformanceArea:
+			confFailed++
 		case c.Verdict == Passed:
 			passed++
 		case c.Verdict == Failed:
@@ -202,7 +233,7 @@ func (r *Run) Outcome() Outcome {
 			unchecked = append(unchecked, c.Name+": "+c.Reason)
 		}
 	}
-	o := Outcome{Pass: failed == 0 && passed > 0}
+	o := Outcome{Pass: failed == 0 && passed > 0 && confFailed == 0}
 	switch {
 	case failed > 0:
 		o.Why = fmt.Sprintf("%d of %d checks failed", failed, passed+failed)
@@ -210,6 +241,15 @@ func (r *Run) Outcome() Outcome {
 		o.Why = "no check ran: a run that checks nothing proves nothing"
 	default:
 		o.Why = fmt.Sprintf("all %d checks that ran passed", passed)
+	}
+	if c := r.Conformance; c != nil {
+		o.Why += fmt.Sprintf("; upstream conformance %s: %d of %d required specs passed", c.Version, confPassed, c.Required)
+		if confFailed > 0 {
+			o.Why += fmt.Sprintf(", %d failed", confFailed)
+		}
+		if c.Partial != "" {
+			o.Why += " (" + c.Partial + ")"
+		}
 	}
 	if len(unchecked) > 0 && r.Profile != "certification" {
 		// Not a failure, and not proven either: say which guarantees.
@@ -232,6 +272,13 @@ func (r *Run) Outcome() Outcome {
 	if len(unchecked) > 0 {
 		o.Pass = false
 		o.Why += fmt.Sprintf("; %d selected %s not checked (%s)", len(unchecked), map[bool]string{true: "check was", false: "checks were"}[len(unchecked) == 1], strings.Join(unchecked, "; "))
+	}
+	switch c := r.Conformance; {
+	case c == nil:
+		o.Pass = false
+		o.Why += "; the upstream conformance suite did not run, and a certification needs it (--conformance)"
+	case c.Partial != "" || confPassed < c.Required:
+		o.Pass = false
 	}
 	o.Word = "NOT CERTIFIED"
 	if o.Pass {

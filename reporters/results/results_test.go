@@ -105,26 +105,37 @@ func TestLoadMissingFileNamesIt(t *testing.T) {
 }
 
 func TestOutcome(t *testing.T) {
+	whole := &Conformance{Version: "v1.34.4", Required: 2}
+	partial := &Conformance{Version: "v1.34.4", Required: 2, Partial: "not valid for certification: --focus \"x\" ran part of the conformance set"}
 	for _, tc := range []struct {
 		profile  string
 		verdicts []string
 		reasons  []string
 		word     string
 		pass     bool
+		conf     *Conformance
+		specs    []string // the conformance specs' verdicts
+		why      string
 	}{
-		{"certification", []string{Passed, Skipped}, []string{"", NotSelected}, "CERTIFIED", true},
-		{"certification", []string{Passed, Failed}, nil, "NOT CERTIFIED", false},
-		{"certification", []string{Skipped}, []string{NotSelected}, "NOT CERTIFIED", false}, // nothing ran, nothing proven
-		{"certification", nil, nil, "NOT CERTIFIED", false},
+		{"certification", []string{Passed, Skipped}, []string{"", NotSelected}, "CERTIFIED", true, whole, []string{Passed, Passed}, "2 of 2 required specs passed"},
+		// kubeproof's checks alone certify nothing.
+		{"certification", []string{Passed, Skipped}, []string{"", NotSelected}, "NOT CERTIFIED", false, nil, nil, "the upstream conformance suite did not run"},
+		{"certification", []string{Passed}, nil, "NOT CERTIFIED", false, whole, []string{Passed, Failed}, "1 of 2 required specs passed, 1 failed"},
+		{"certification", []string{Passed}, nil, "NOT CERTIFIED", false, whole, []string{Passed}, "1 of 2 required specs passed"},
+		{"certification", []string{Passed}, nil, "NOT CERTIFIED", false, partial, []string{Passed, Passed}, "not valid for certification"},
+		{"certification", []string{Failed}, nil, "NOT CERTIFIED", false, whole, []string{Passed, Passed}, "1 of 1 checks failed"},
+		{"certification", []string{Passed, Failed}, nil, "NOT CERTIFIED", false, nil, nil, ""},
+		{"certification", []string{Skipped}, []string{NotSelected}, "NOT CERTIFIED", false, whole, []string{Passed, Passed}, "no check ran"}, // nothing of its own ran, nothing proven
+		{"certification", nil, nil, "NOT CERTIFIED", false, nil, nil, ""},
 		// Skipped at run time: selected, and not checked.
-		{"certification", []string{Passed, Skipped}, []string{"", "needs 2 schedulable nodes, the cluster has 1"}, "NOT CERTIFIED", false},
-		{"core", []string{Passed, Skipped}, []string{"", NotSelected}, "core profile: passed", true},
-		{"core", []string{Passed, Failed}, nil, "core profile: failed", false},
+		{"certification", []string{Passed, Skipped}, []string{"", "needs 2 schedulable nodes, the cluster has 1"}, "NOT CERTIFIED", false, nil, nil, ""},
+		{"core", []string{Passed, Skipped}, []string{"", NotSelected}, "core profile: passed", true, nil, nil, ""},
+		{"core", []string{Passed, Failed}, nil, "core profile: failed", false, nil, nil, ""},
 		// Not checked on policy: the profile passes, and says what is unproven.
-		{"core", []string{Passed, Skipped}, []string{"", "not checked: the cluster's policy forbids host-network pods"}, "core profile: passed", true},
-		{"", []string{Passed}, nil, "selected checks: passed", true},
+		{"core", []string{Passed, Skipped}, []string{"", "not checked: the cluster's policy forbids host-network pods"}, "core profile: passed", true, nil, nil, ""},
+		{"", []string{Passed}, nil, "selected checks: passed", true, nil, nil, ""},
 	} {
-		r := &Run{Profile: tc.profile}
+		r := &Run{Profile: tc.profile, Conformance: tc.conf}
 		for i, v := range tc.verdicts {
 			c := Check{Name: fmt.Sprint("check ", i), Verdict: v}
 			if i < len(tc.reasons) {
@@ -132,9 +143,12 @@ func TestOutcome(t *testing.T) {
 			}
 			r.Checks = append(r.Checks, c)
 		}
+		for i, v := range tc.specs {
+			r.Checks = append(r.Checks, Check{Area: ConformanceArea, Name: fmt.Sprint("spec ", i), Verdict: v})
+		}
 		o := r.Outcome()
-		if o.Word != tc.word || o.Pass != tc.pass {
-			t.Errorf("%s %v %v: got %q pass=%t, want %q pass=%t (%s)", tc.profile, tc.verdicts, tc.reasons, o.Word, o.Pass, tc.word, tc.pass, o.Why)
+		if o.Word != tc.word || o.Pass != tc.pass || !strings.Contains(o.Why, tc.why) {
+			t.Errorf("%s %v %v, conformance %+v %v: got %q pass=%t (%s), want %q pass=%t saying %q", tc.profile, tc.verdicts, tc.reasons, tc.conf, tc.specs, o.Word, o.Pass, o.Why, tc.word, tc.pass, tc.why)
 		}
 		if len(tc.reasons) > 1 && tc.reasons[1] != "" && tc.reasons[1] != NotSelected && !strings.Contains(o.Why, tc.reasons[1]) {
 			t.Errorf("the verdict must say what was not checked and why: %s", o.Why)

@@ -20,6 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/reporters/results"
 )
 
 // conformanceSubset are [Conformance] specs that, together, run every image
@@ -95,19 +96,76 @@ func conformance(t *testing.T, kubeconfig string) {
 
 	killedRunLeavesNothing(t, kubeconfig, filepath.Join(dir, "killed"))
 
+	// kubeproof's own checks and the upstream specs in one run, whose
+	// report says NOT CERTIFIED: a policy refuses the spec's pods, and a
+	// focused run is not valid for certification anyway.
 	lift := refusePods(t, kubeconfig)
 	refused := filepath.Join(dir, "refused")
-	code, out = kubeproofCLI(t, "conformance", "run", "--kubeconfig", kubeconfig, "--focus", "Pods should get a host IP", "--output-dir", refused)
-	if code != 1 || !strings.Contains(out, "FAILED [sig-node] Pods should get a host IP [NodeConformance] [Conformance]: ") || !strings.Contains(out, "kubeproof e2e refuses pods in namespaces of the Pods specs") {
+	const spec = "[sig-node] Pods should get a host IP [NodeConformance] [Conformance]"
+	code, run, out := kubeproofRunIn(t, refused, "--kubeconfig", kubeconfig, "--profile", "certification", "--label-filter", "area:nodes",
+		"--conformance", "--conformance-focus", "Pods should get a host IP")
+	if code != 1 || !strings.Contains(out, spec) || !strings.Contains(out, "kubeproof e2e refuses pods in namespaces of the Pods specs") {
 		t.Errorf("pods refused by a policy: want exit 1 naming the spec and the refusal, got exit %d: %s", code, out)
+	}
+	if run != nil {
+		certificationReport(t, run, refused, spec)
 	}
 	// Repaired, the failed spec alone runs again, and passes.
 	lift()
-	code, out = kubeproofCLI(t, "conformance", "run", "--kubeconfig", kubeconfig, "--rerun-failed", refused, "--output-dir", filepath.Join(dir, "rerun"))
+	code, out = kubeproofCLI(t, "conformance", "run", "--kubeconfig", kubeconfig, "--rerun-failed", filepath.Join(refused, "conformance"), "--output-dir", filepath.Join(dir, "rerun"))
 	if code != 0 || !strings.Contains(out, "1 passed, 0 failed of 1 conformance specs") || !strings.Contains(out, "not valid for certification") {
 		t.Errorf("--rerun-failed after the policy is gone: want the one failed spec run again and passed, got exit %d: %s", code, out)
 	}
 	e2eNamespacesGone(t, kubeconfig)
+}
+
+// certificationReport checks a certification run with --conformance
+// whose kubeproof checks passed and whose one upstream spec failed: the
+// spec is a check of the conformance area with the upstream failure, the
+// run says which suite and that it was partial, the upstream outputs are
+// beside results.json, and the verdict and the HTML report say NOT
+// CERTIFIED because of it.
+func certificationReport(t *testing.T, run *results.Run, dir, spec string) {
+	t.Helper()
+	c := run.Conformance
+	if c == nil || c.Version != "v1.34.4" || c.Required != 424 || !strings.Contains(c.Partial, "not valid for certification") {
+		t.Errorf("results.json conformance: want suite v1.34.4, 424 required, marked not valid for certification, got %+v", c)
+	}
+	var own, specs int
+	for _, ch := range run.Checks {
+		switch {
+		case ch.Area == results.ConformanceArea:
+			specs++
+			if ch.Name != spec || ch.Verdict != results.Failed || !strings.Contains(ch.Reason, "kubeproof e2e refuses pods") {
+				t.Errorf("conformance check: want %q failed with the refusal, got %q %s: %s", spec, ch.Name, ch.Verdict, ch.Reason)
+			}
+		case ch.Verdict == results.Passed:
+			own++
+		case ch.Verdict == results.Failed:
+			t.Errorf("kubeproof check %s: want passed, got failed: %s", ch.Name, ch.Reason)
+		}
+	}
+	if own == 0 || specs != 1 {
+		t.Errorf("want kubeproof's node checks passed and one conformance spec, got %d passed and %d specs", own, specs)
+	}
+	o := run.Outcome()
+	if o.Word != "NOT CERTIFIED" || !strings.Contains(o.Why, "upstream conformance v1.34.4: 0 of 424 required specs passed, 1 failed") {
+		t.Errorf("verdict: want NOT CERTIFIED with the conformance count, got %s (%s)", o.Word, o.Why)
+	}
+	for _, f := range []string{c.E2ELog, c.JUnit} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: want the upstream file beside results.json, got %v", f, err)
+		}
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{">NOT CERTIFIED<", `id="conformance"`, `href="conformance/e2e.log"`, "kubeproof e2e refuses pods"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report.html: want %q in it", want)
+		}
+	}
 }
 
 // killedRunLeavesNothing kills a conformance run (kubeproof, ginkgo and

@@ -45,6 +45,12 @@ func kubeproofRun(t *testing.T, args ...string) (int, *results.Run, string) {
 	if a := os.Getenv("ARTIFACTS"); a != "" {
 		dir = filepath.Join(a, t.Name()+"-"+time.Now().Format("150405"))
 	}
+	return kubeproofRunIn(t, dir, args...)
+}
+
+// kubeproofRunIn is kubeproofRun writing into dir.
+func kubeproofRunIn(t *testing.T, dir string, args ...string) (int, *results.Run, string) {
+	t.Helper()
 	cmd := exec.Command(kubeproofBin(t), append([]string{"run", "--output-dir", dir}, args...)...)
 	out, err := cmd.CombinedOutput()
 	code := 0

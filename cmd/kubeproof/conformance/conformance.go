@@ -8,9 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -19,9 +17,9 @@ import (
 	"github.com/kubeproof/kubeproof/chaos/kindnode"
 	"github.com/kubeproof/kubeproof/conformance"
 	"github.com/kubeproof/kubeproof/conformance/bundle"
+	"github.com/kubeproof/kubeproof/internal/clusterlock"
 	"github.com/kubeproof/kubeproof/internal/exitcode"
 	"github.com/kubeproof/kubeproof/internal/kube"
-	"github.com/kubeproof/kubeproof/internal/paths"
 	"github.com/kubeproof/kubeproof/nodeimage"
 )
 
@@ -102,7 +100,8 @@ in an earlier run's junit_01.xml: every output then says "not valid for
 certification".
 
 Exit codes: 0 every spec that ran passed; 1 a spec failed (each is listed with its
-failure); 2 bad flags; 3 the machine or cluster could not be used.`,
+failure); 2 bad flags; 3 the machine or cluster could not be used; 4 another
+kubeproof run holds the cluster (its Lease, kube-system/kubeproof-run).`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return run(c.Context(), o, c.OutOrStdout(), c.ErrOrStderr()) },
 	}
@@ -121,93 +120,45 @@ failure); 2 bad flags; 3 the machine or cluster could not be used.`,
 	return c
 }
 
-// serverVersion is the vMAJOR.MINOR.PATCH the API server reports
-// (v1.34.4-eks-1234 -> v1.34.4).
-var serverVersion = regexp.MustCompile(`^v1\.\d+\.\d+`)
-
 func run(ctx context.Context, o runOptions, out, errOut io.Writer) error {
-	for _, re := range []struct{ flag, value string }{{"--focus", o.focus}, {"--skip", o.skip}} {
-		if _, err := regexp.Compile(re.value); err != nil {
-			return exitcode.UsageError(fmt.Errorf("%s %q: not a regular expression: %v", re.flag, re.value, err))
-		}
-	}
-	if o.procs < 1 {
-		return exitcode.UsageError(fmt.Errorf("--procs %d: want 1 or more", o.procs))
-	}
-	if o.rerunFailed != "" {
-		if o.focus != "" {
-			return exitcode.UsageError(errors.New("--rerun-failed and --focus: give one of them"))
-		}
-		focus, err := failedFocus(o.rerunFailed)
-		if err != nil {
-			return exitcode.UsageError(err)
-		}
-		o.focus = focus
+	e := conformance.ExecuteOptions{Kubeconfig: o.kubeconfig, Context: o.context, Version: o.version,
+		Focus: o.focus, Skip: o.skip, RerunFailed: o.rerunFailed, Procs: o.procs, OutputDir: o.outputDir,
+		Registry: o.registry, InsecureRegistry: o.insecure, Log: out, Status: errOut}
+	if err := e.Validate(); err != nil {
+		return err
 	}
 	client, err := kube.NewClient(o.kubeconfig, o.context)
 	if err != nil {
 		return exitcode.EnvironmentError(fmt.Errorf("%v: pass --kubeconfig/--context", err))
 	}
-	if o.version == "" {
-		v, err := client.Discovery().ServerVersion()
-		if err != nil {
-			return exitcode.EnvironmentError(fmt.Errorf("ask the API server its version: %v", err))
-		}
-		if o.version = serverVersion.FindString(v.GitVersion); o.version == "" {
-			return exitcode.UsageError(fmt.Errorf("the API server reports version %q: pass --kubernetes-version vMAJOR.MINOR.PATCH", v.GitVersion))
-		}
+	e.Client = client
+	// One run at a time per cluster: no kubeproof run or fault while the
+	// suite runs.
+	lease, tookOver, err := clusterlock.Acquire(ctx, client, "conformance-"+time.Now().UTC().Format("20060102-150405"))
+	if errors.Is(err, clusterlock.ErrBusy) {
+		return exitcode.BusyError(err)
 	}
-	s, err := suite(ctx, o.version, errOut)
+	if err != nil {
+		return exitcode.EnvironmentError(err)
+	}
+	if tookOver != "" {
+		fmt.Fprintf(errOut, "took over the cluster's Lease from %s\n", tookOver)
+	}
+	defer func() {
+		if err := lease.Release(context.WithoutCancel(ctx)); err != nil {
+			fmt.Fprintf(errOut, "warning: %v\n", err)
+		}
+	}()
+	if !o.noKind {
+		e.Kind = kindnode.ClusterFromContext(client.ContextName)
+	}
+	e.Kubeconfig = kube.KubeconfigFile(e.Kubeconfig)
+	if e.OutputDir == "" {
+		e.OutputDir = filepath.Join("kubeproof-results", "conformance-"+time.Now().UTC().Format("20060102-150405"))
+	}
+	s, res, err := conformance.Execute(ctx, e)
 	if err != nil {
 		return err
-	}
-	images, err := conformance.Images(ctx, s)
-	if err != nil {
-		return exitcode.EnvironmentError(err)
-	}
-	if o.outputDir == "" {
-		o.outputDir = filepath.Join("kubeproof-results", "conformance-"+time.Now().UTC().Format("20060102-150405"))
-	}
-	if err := os.MkdirAll(o.outputDir, 0o755); err != nil {
-		return exitcode.EnvironmentError(err)
-	}
-	var repoList string
-	kindName := kindnode.ClusterFromContext(client.ContextName)
-	switch {
-	case o.registry != "":
-		fmt.Fprintf(errOut, "images: building and pushing to %s\n", o.registry)
-		if err := conformance.BuildImages(ctx, s, paths.CacheDir(), images, io.Discard); err != nil {
-			return exitcode.EnvironmentError(err)
-		}
-		repoList = filepath.Join(o.outputDir, "repo-list.yaml")
-		err := conformance.Push(ctx, images, o.registry, o.insecure, repoList)
-		if errors.Is(err, conformance.ErrRegistry) {
-			return exitcode.UsageError(err)
-		}
-		if err != nil {
-			return exitcode.EnvironmentError(err)
-		}
-	case kindName != "" && !o.noKind:
-		fmt.Fprintf(errOut, "images: building and side-loading into kind cluster %s\n", kindName)
-		if err := conformance.BuildImages(ctx, s, paths.CacheDir(), images, io.Discard); err != nil {
-			return exitcode.EnvironmentError(err)
-		}
-		if err := conformance.SideLoad(ctx, kindName, images); err != nil {
-			return exitcode.EnvironmentError(err)
-		}
-	default:
-		fmt.Fprintln(errOut, "images: not a kind cluster of this machine and no --registry: its nodes must pull the suite's images from their usual registries")
-	}
-	kubeconfig := o.kubeconfig
-	if kubeconfig == "" {
-		kubeconfig = defaultKubeconfig()
-	}
-	res, err := conformance.Run(ctx, conformance.RunOptions{Suite: s, Client: client, Kubeconfig: kubeconfig, Context: o.context, Focus: o.focus, Skip: o.skip, Procs: o.procs, OutputDir: o.outputDir, RepoList: repoList, Log: out})
-	if errors.Is(err, conformance.ErrNothingRan) {
-		return exitcode.UsageError(err)
-	}
-	if err != nil {
-		return exitcode.EnvironmentError(err)
 	}
 	fmt.Fprintf(out, "\n%d passed, %d failed of %d conformance specs (%s) in %s\n", res.Passed, len(res.Failed), len(res.Specs), s.Version, res.Took.Round(time.Second))
 	for _, f := range res.Failed {
@@ -219,42 +170,11 @@ func run(ctx context.Context, o runOptions, out, errOut io.Writer) error {
 	if res.Partial != "" {
 		fmt.Fprintln(out, res.Partial)
 	}
-	fmt.Fprintf(out, "e2e.log and junit_01.xml: %s\n", o.outputDir)
+	fmt.Fprintf(out, "e2e.log and junit_01.xml: %s\n", e.OutputDir)
 	if len(res.Failed) > 0 {
 		return exitcode.WithCode(exitcode.CheckFailed, fmt.Errorf("%d of %d conformance specs failed, first: %s: %s", len(res.Failed), len(res.Specs), res.Failed[0].Name, res.Failed[0].Failure))
 	}
 	return nil
-}
-
-// failedFocus is a focus matching exactly the specs that failed in an
-// earlier run's junit_01.xml.
-func failedFocus(dir string) (string, error) {
-	specs, err := bundle.Outcomes(filepath.Join(dir, "junit_01.xml"))
-	if err != nil {
-		return "", fmt.Errorf("--rerun-failed %s: %v: want the --output-dir of an earlier `kubeproof conformance run`", dir, err)
-	}
-	var names []string
-	for _, s := range specs {
-		if s.State != "passed" {
-			// Ginkgo matches the text of the spec's containers and leaf
-			// joined by spaces, after an empty top container's.
-			names = append(names, `(^|\s)`+regexp.QuoteMeta(s.Name)+"$")
-		}
-	}
-	if len(names) == 0 {
-		return "", fmt.Errorf("--rerun-failed %s: no spec failed in that run: nothing to rerun", dir)
-	}
-	return strings.Join(names, "|"), nil
-}
-
-// defaultKubeconfig is the file kubectl's rules pick: the first of
-// $KUBECONFIG, else ~/.kube/config. e2e.test reads one file.
-func defaultKubeconfig() string {
-	if env := os.Getenv("KUBECONFIG"); env != "" {
-		return filepath.SplitList(env)[0]
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".kube", "config")
 }
 
 func suite(ctx context.Context, version string, log io.Writer) (*conformance.Suite, error) {

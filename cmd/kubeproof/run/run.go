@@ -44,6 +44,9 @@ Labels for --label-filter: ` + contract.LabelNames(),
 	f.IntVar(&o.Procs, "procs", 2, "parallel spec processes for non-disruptive checks")
 	f.DurationVar(&o.Timeout, "timeout", time.Hour, "bound for the whole run of the suites")
 	f.StringVar(&o.OutputDir, "output-dir", "", "where results.json, junit.xml and logs go (default ./kubeproof-results/RUN-ID)")
-	f.BoolVar(&o.InsecureRegistry, "insecure-registry", false, "the registry of --workload-image speaks plain HTTP (its digest is looked up there)")
+	f.BoolVar(&o.InsecureRegistry, "insecure-registry", false, "the registry of --workload-image (and --conformance-registry) speaks plain HTTP (its digest is looked up there)")
+	f.BoolVar(&o.Conformance, "conformance", false, "with --profile certification: after the checks, run the upstream [Conformance] specs of the cluster's version (built here; about an hour on 2 cores); CERTIFIED needs every one passed")
+	f.StringVar(&o.ConformanceFocus, "conformance-focus", "", "run only the conformance specs matching this regular expression (not valid for certification)")
+	f.StringVar(&o.ConformanceRegistry, "conformance-registry", "", "push the conformance images to REGISTRY[:PORT][/PATH] for a cluster that pulls (as `kubeproof conformance run --registry`)")
 	return c
 }
