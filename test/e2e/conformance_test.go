@@ -62,7 +62,7 @@ func conformance(t *testing.T, kubeconfig string) {
 		{[]string{"--kubernetes-version", "1.34"}, `bad Kubernetes version "1.34"`},
 		{[]string{"--focus", "no spec is called this"}, "nothing ran: no conformance spec matched"},
 	} {
-		code, out := kubeproofCLI(t, append([]string{"conformance", "run", "--kubeconfig", kubeconfig}, bad.args...)...)
+		code, out := kubeproofCLI(t, append([]string{"conformance", "run", "--kubeconfig", kubeconfig, "--output-dir", filepath.Join(dir, "bad")}, bad.args...)...)
 		if code != 2 || !strings.Contains(out, bad.want) {
 			t.Errorf("conformance run %s: want exit 2 saying %q, got exit %d: %s", strings.Join(bad.args, " "), bad.want, code, out)
 		}
