@@ -138,6 +138,9 @@ func Execute(ctx context.Context, o ExecuteOptions) (*Suite, *Result, error) {
 	if errors.Is(err, ErrNothingRan) {
 		return s, nil, exitcode.UsageError(err)
 	}
+	if errors.Is(err, ErrInterrupted) {
+		return s, nil, exitcode.WithCode(exitcode.Interrupted, err)
+	}
 	if err != nil {
 		return s, nil, exitcode.EnvironmentError(err)
 	}

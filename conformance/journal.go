@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -37,9 +38,11 @@ const e2eNamespaceLabel = "e2e-framework"
 // field manager on it: e2e.test runs under a name of the run's (see
 // runBinary), and the API server names the manager after the binary.
 type journal struct {
-	Owner      string      `json:"owner"` // proc.Owner of the run
-	Server     string      `json:"server"`
-	Manager    string      `json:"manager"`
+	Owner   string `json:"owner"` // proc.Owner of the run
+	Server  string `json:"server"`
+	Manager string `json:"manager"`
+	// Group is the process group of Ginkgo and the spec processes.
+	Group      int         `json:"group,omitempty"`
 	Started    time.Time   `json:"started"`
 	Namespaces []journaled `json:"namespaces"`
 
@@ -97,6 +100,16 @@ func (j *journal) add(ns *corev1.Namespace) {
 	j.Namespaces = append(j.Namespaces, journaled{Name: ns.Name, UID: ns.UID})
 	if err := j.saveLocked(); err != nil {
 		fmt.Fprintf(os.Stderr, "kubeproof: record namespace %s in %s: %v\n", ns.Name, j.path, err)
+	}
+}
+
+// group records the spec processes' process group.
+func (j *journal) group(pgid int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.Group = pgid
+	if err := j.saveLocked(); err != nil {
+		fmt.Fprintf(os.Stderr, "kubeproof: record the process group in %s: %v\n", j.path, err)
 	}
 }
 
@@ -170,6 +183,13 @@ func CleanupNamespaces(ctx context.Context, c *kube.Client, force bool) (deleted
 			skipped = append(skipped, fmt.Sprintf("the namespaces of the conformance run %s (still live)", j.Owner))
 			continue
 		}
+		// The spec processes of a killed run go on creating namespaces:
+		// they go first (only processes that run this run's binary).
+		if host, _, _ := strings.Cut(j.Owner, "/"); host == proc.Host() {
+			if stopped := stopGroup(j.Group, j.Manager); stopped > 0 {
+				deleted = append(deleted, fmt.Sprintf("%d spec process(es) of process group %d", stopped, j.Group))
+			}
+		}
 		var present []journaled
 		for _, n := range j.Namespaces {
 			ns, err := c.CoreV1().Namespaces().Get(ctx, n.Name, metav1.GetOptions{})
@@ -186,4 +206,18 @@ func CleanupNamespaces(ctx context.Context, c *kube.Client, force bool) (deleted
 		}
 	}
 	return deleted, failed, skipped
+}
+
+// stopGroup kills the live processes of group pgid that run the run's
+// binary (named manager) and waits for them to be gone; it returns how
+// many there were.
+func stopGroup(pgid int, manager string) int {
+	pids := proc.Group(pgid, manager)
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(proc.Group(pgid, manager)) > 0; {
+		time.Sleep(100 * time.Millisecond)
+	}
+	return len(pids)
 }

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kubeproof/kubeproof/conformance/bundle"
@@ -25,6 +26,9 @@ const Focus = `\[Conformance\]`
 
 // ErrNothingRan: the filters selected no spec, which proves nothing.
 var ErrNothingRan = errors.New("nothing ran")
+
+// ErrInterrupted: the run was asked to stop.
+var ErrInterrupted = errors.New("interrupted")
 
 // RunOptions shape Run.
 type RunOptions struct {
@@ -119,7 +123,9 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 		return nil, err
 	}
 	defer os.Remove(e2e)
-	watching, stopWatching := context.WithCancel(ctx)
+	// The journal watches until the spec processes are gone, interrupted
+	// or not: an interrupted spec may still create a namespace.
+	watching, stopWatching := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWatching()
 	j, err := startJournal(watching, o.Client, filepath.Base(e2e))
 	if err != nil {
@@ -130,9 +136,13 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 	if o.RepoList != "" {
 		cmd.Env = append(os.Environ(), "KUBE_TEST_REPO_LIST="+o.RepoList)
 	}
-	// Ginkgo interrupts its processes on SIGINT: their cleanups delete
-	// the namespaces the specs made. A killed run leaves them.
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	// Ginkgo and its spec processes in a group of their own: interrupted
+	// as one (SIGINT: each process runs its spec's cleanups, which delete
+	// the namespaces it made), and killed as one if they outlast that.
+	// Ginkgo goes if this process is killed; its spec processes, then
+	// orphans, are in the journal for `kubeproof cleanup`.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) }
 	cmd.WaitDelay = 2 * time.Minute
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -143,6 +153,7 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", o.Suite.Ginkgo, err)
 	}
+	j.group(cmd.Process.Pid)
 	est := newEstimate(loadDurations(o.Suite), o.Focus, o.Skip, o.Procs)
 	if o.Focus == "" && o.Skip == "" {
 		est = newEstimate(loadDurations(o.Suite), Focus, "", o.Procs)
@@ -150,8 +161,12 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 	selected := follow(io.TeeReader(out, logFile), o.Log, start, est)
 	runErr := cmd.Wait()
 	res.Took = time.Since(start)
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // any spec process that outlived Ginkgo
 	stopWatching()
 	res.Left = j.finish(context.WithoutCancel(ctx), o.Client)
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%w after %s: the specs were stopped and their namespaces deleted; e2e.log so far: %s", ErrInterrupted, res.Took.Round(time.Second), res.E2ELog)
+	}
 	if selected == 0 {
 		// Ginkgo writes no report for a run of no spec.
 		return nil, fmt.Errorf("%w: no conformance spec matched (--focus %q, --skip %q): see %s", ErrNothingRan, o.Focus, o.Skip, res.E2ELog)

@@ -56,3 +56,18 @@ func runConformance(ctx context.Context, o Options, client *kube.Client, kind st
 	run.Leftovers = append(run.Leftovers, res.Left...)
 	return nil
 }
+
+// conformanceFailures says how many of a run's failed checks are upstream
+// conformance specs: "" if none.
+func conformanceFailures(run *results.Run) string {
+	n := 0
+	for _, c := range run.Checks {
+		if c.Area == results.ConformanceArea && c.Verdict == results.Failed {
+			n++
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d of them upstream conformance specs)", n)
+}

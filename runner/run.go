@@ -186,7 +186,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (*results.Run, error) {
 	case confErr != nil:
 		return run, fmt.Errorf("upstream conformance: %w", confErr)
 	case run.Summary.Failed > 0:
-		return run, exitcode.WithCode(exitcode.CheckFailed, fmt.Errorf("%d of %d checks failed", run.Summary.Failed, run.Summary.Passed+run.Summary.Failed))
+		return run, exitcode.WithCode(exitcode.CheckFailed, fmt.Errorf("%d of %d checks failed%s", run.Summary.Failed, run.Summary.Passed+run.Summary.Failed, conformanceFailures(run)))
 	case len(run.Leftovers) > 0:
 		return run, exitcode.WithCode(exitcode.CheckFailed, fmt.Errorf("the run left objects behind: %s", strings.Join(run.Leftovers, "; ")))
 	case suiteErr != nil:

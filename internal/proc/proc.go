@@ -62,3 +62,38 @@ func LiveOwner(owner string) bool {
 	}
 	return Alive(pid)
 }
+
+// Group lists the live processes of process group pgid on this machine
+// whose command line contains mark: a group recorded earlier is checked
+// against what it ran, so a reused number is never taken for it.
+func Group(pgid int, mark string) []int {
+	if pgid <= 0 || mark == "" {
+		return nil
+	}
+	dirs, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// "pid (comm) S ppid pgrp ...": the fields after the last ')'.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) < 3 || f[0] == "Z" || f[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err == nil && bytes.Contains(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}), []byte(mark)) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}

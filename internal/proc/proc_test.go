@@ -5,7 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -54,5 +56,31 @@ func TestLiveOwner(t *testing.T) {
 		if got := LiveOwner(c.owner); got != c.live {
 			t.Errorf("LiveOwner(%q) = %t, want %t", c.owner, got, c.live)
 		}
+	}
+}
+
+func TestGroupFindsOnlyItsMarkedMembers(t *testing.T) {
+	leader := exec.Command("sh", "-c", "sleep 31 & sleep 32 & wait")
+	leader.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := leader.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(-leader.Process.Pid, syscall.SIGKILL); _ = leader.Wait() })
+	other := exec.Command("sleep", "31") // same command, another group
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
+	var got []int
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if got = Group(leader.Process.Pid, "sleep 31"); len(got) == 2 {
+			break
+		}
+	}
+	if len(got) != 2 || !slices.Contains(got, leader.Process.Pid) || slices.Contains(got, other.Process.Pid) {
+		t.Errorf("Group(%d, sleep 31) = %v: want the shell that ran it and its sleep 31, not sleep 32 nor the other group's %d", leader.Process.Pid, got, other.Process.Pid)
+	}
+	if got := Group(leader.Process.Pid, "not what it ran"); len(got) != 0 {
+		t.Errorf("a mark the group did not run: want none, got %v", got)
 	}
 }

@@ -3,8 +3,11 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +23,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeproof/kubeproof/internal/kube"
+	"github.com/kubeproof/kubeproof/internal/proc"
 	"github.com/kubeproof/kubeproof/reporters/results"
 )
 
@@ -95,6 +99,7 @@ func conformance(t *testing.T, kubeconfig string) {
 	}
 
 	killedRunLeavesNothing(t, kubeconfig, filepath.Join(dir, "killed"))
+	interruptedRunStops(t, kubeconfig, filepath.Join(dir, "interrupted"))
 
 	// kubeproof's own checks and the upstream specs in one run, whose
 	// report says NOT CERTIFIED: a policy refuses the spec's pods, and a
@@ -186,8 +191,9 @@ func killedRunLeavesNothing(t *testing.T, kubeconfig, dir string) {
 		t.Fatal(err)
 	}
 	var names []string
+	var group int
 	if err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(context.Context) (bool, error) {
-		names = journaledNamespaces(t, state)
+		names, group = journaledNamespaces(t, state)
 		return len(names) > 0, nil
 	}); err != nil {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
@@ -201,6 +207,13 @@ func killedRunLeavesNothing(t *testing.T, kubeconfig, dir string) {
 	cleanup.Env = cmd.Env
 	out, err := cleanup.CombinedOutput()
 	t.Logf("kubeproof cleanup after the killed run: %v\n%s", err, out)
+	// The spec processes outlive kubeproof and Ginkgo; cleanup stops them.
+	mark := fmt.Sprintf("e2e-kubeproof-%d-", cmd.Process.Pid)
+	if group == 0 {
+		t.Errorf("the journal of the killed run: want its process group recorded, got none")
+	} else if left := proc.Group(group, mark); len(left) > 0 {
+		t.Errorf("after kubeproof cleanup: want no process of the killed run left, got pids %v in group %d running %s*", left, group, mark)
+	}
 	for _, n := range names {
 		if !strings.Contains(string(out), "removed namespace "+n+" (left by a conformance run)") {
 			t.Errorf("kubeproof cleanup after a killed conformance run: want namespace %s removed, got %v: %s", n, err, out)
@@ -212,21 +225,70 @@ func killedRunLeavesNothing(t *testing.T, kubeconfig, dir string) {
 	}
 }
 
+// interruptedRunStops interrupts a conformance run (SIGINT to kubeproof
+// alone, as a service manager or CI runner sends it) once its spec is
+// under way: the spec processes stop, the run's namespaces are deleted,
+// no process is left, and the exit code says interrupted.
+func interruptedRunStops(t *testing.T, kubeconfig, dir string) {
+	state := t.TempDir()
+	var out bytes.Buffer
+	cmd := exec.Command(kubeproofBin(t), "conformance", "run", "--kubeconfig", kubeconfig, "--focus", "Sample API Server using the current Aggregator", "--output-dir", dir)
+	cmd.Env = append(os.Environ(), "KUBEPROOF_STATE_DIR="+state)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	var group int
+	if err := wait.PollUntilContextTimeout(context.Background(), time.Second, 3*time.Minute, true, func(context.Context) (bool, error) {
+		names, group = journaledNamespaces(t, state)
+		return len(names) > 0, nil
+	}); err != nil {
+		_ = cmd.Process.Kill()
+		t.Fatalf("want the run to record its spec's namespace within 3m, got none in %s", state)
+	}
+	start := time.Now()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 || !strings.Contains(out.String(), "interrupted after") {
+		t.Errorf("conformance run interrupted: want exit 130 saying interrupted, got %v after %s: %s", err, time.Since(start).Round(time.Second), out.String())
+	}
+	t.Logf("interrupted conformance run ended %s after SIGINT", time.Since(start).Round(time.Second))
+	if left := proc.Group(group, fmt.Sprintf("e2e-kubeproof-%d-", cmd.Process.Pid)); len(left) > 0 {
+		t.Errorf("after an interrupted run: want no spec process left, got pids %v", left)
+	}
+	c, err := kube.NewClient(kubeconfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if ns, err := c.CoreV1().Namespaces().Get(context.Background(), n, metav1.GetOptions{}); err == nil && ns.DeletionTimestamp == nil {
+			t.Errorf("namespace %s of the interrupted run: want it deleted, still active", n)
+		}
+	}
+}
+
 // journaledNamespaces reads the namespaces conformance runs recorded in
-// a kubeproof state directory.
-func journaledNamespaces(t *testing.T, state string) []string {
+// a kubeproof state directory, and the process group of the last run.
+func journaledNamespaces(t *testing.T, state string) (names []string, group int) {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(state, "conformance", "run-*.json"))
-	var names []string
 	for _, f := range files {
-		var j struct{ Namespaces []struct{ Name string } }
+		var j struct {
+			Group      int
+			Namespaces []struct{ Name string }
+		}
 		if data, err := os.ReadFile(f); err == nil && json.Unmarshal(data, &j) == nil {
 			for _, n := range j.Namespaces {
 				names = append(names, n.Name)
 			}
+			group = j.Group
 		}
 	}
-	return names
+	return names, group
 }
 
 // e2eNamespacesGone waits until the namespaces the upstream suite made are
