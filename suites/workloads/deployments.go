@@ -64,7 +64,7 @@ func rollingUpdateUnderLoad(ctx context.Context, f *framework.Framework) {
 func surgeAndUnavailability(ctx context.Context, f *framework.Framework) {
 	const replicas, maxSurge, maxUnavailable = 4, 1, 1
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
-		deployment("web", replicas, template("web", 0, version("v1")), rollingUpdate(maxSurge, maxUnavailable)))
+		deployment("web", replicas, unprobed(template("web", 0, version("v1"))), rollingUpdate(maxSurge, maxUnavailable)))
 	dw := framework.WatchDeployment(ctx, f, d.Name)
 	waitRolledOut(ctx, f, dw, d)
 
@@ -221,7 +221,7 @@ const pauseHold = time.Second
 func pausesAndResumes(ctx context.Context, f *framework.Framework) {
 	// maxSurge 2: once resumed, both new pods start at once.
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
-		deployment("web", 2, template("web", 0, version("v1")), rollingUpdate(2, 0)))
+		deployment("web", 2, unprobed(template("web", 0, version("v1"))), rollingUpdate(2, 0)))
 	dw := framework.WatchDeployment(ctx, f, d.Name)
 	waitRolledOut(ctx, f, dw, d)
 	before, err := ownedReplicaSets(ctx, f, d)
@@ -270,7 +270,7 @@ func pausesAndResumes(ctx context.Context, f *framework.Framework) {
 func recreateNeverOverlaps(ctx context.Context, f *framework.Framework) {
 	const replicas = 2
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
-		deployment("web", replicas, template("web", 0, version("v1")), appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}))
+		deployment("web", replicas, unprobed(template("web", 0, version("v1"))), appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}))
 	dw := framework.WatchDeployment(ctx, f, d.Name)
 	waitRolledOut(ctx, f, dw, d)
 

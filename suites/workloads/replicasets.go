@@ -206,7 +206,7 @@ func endpointOf(eps *framework.Tracker[*discoveryv1.EndpointSlice], p *corev1.Po
 
 func scalesAndSpreads(ctx context.Context, f *framework.Framework) {
 	const app = "spread"
-	t := template(app, 0)
+	t := unprobed(template(app, 0))
 	t.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{
 		MaxSkew:           1,
 		TopologyKey:       corev1.LabelHostname,
