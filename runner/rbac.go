@@ -61,6 +61,10 @@ var coreGrants = []grant{
 	rule("discovery.k8s.io", "endpointslices", "list", "watch"),
 	rule("apps", "deployments", "create", "delete", "get", "list", "watch", "update"),
 	rule("apps", "replicasets", "create", "delete", "list", "watch", "patch"),
+	// The control plane's checks: ConfigMaps owned by others for the
+	// garbage collector, the leader Leases followed in kube-system.
+	rule("", "configmaps", "create", "delete", "list", "watch"),
+	in("kube-system", rule("coordination.k8s.io", "leases", "get", "list", "watch")),
 	// One run per cluster: the Lease kube-system/kubeproof-run.
 	in(clusterlock.Namespace, rule("coordination.k8s.io", "leases", "create")),
 	in(clusterlock.Namespace, rule("coordination.k8s.io", "leases", "get", "update", "delete"), clusterlock.Name),

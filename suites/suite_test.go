@@ -7,6 +7,7 @@ import (
 	"github.com/onsi/gomega"
 
 	// The suites register their specs when imported.
+	_ "github.com/kubeproof/kubeproof/suites/controlplane"
 	_ "github.com/kubeproof/kubeproof/suites/networking"
 	_ "github.com/kubeproof/kubeproof/suites/nodes"
 	_ "github.com/kubeproof/kubeproof/suites/resilience"

@@ -23,6 +23,8 @@ const (
 	// AreaUpgrade judges a cluster against the version it is about to be
 	// upgraded to (Settings.TargetVersion).
 	AreaUpgrade Label = "area:upgrade"
+	// AreaControlPlane checks the control plane through what it does.
+	AreaControlPlane Label = "area:control-plane"
 
 	ProfileQuick         Label = "profile:quick"
 	ProfileCore          Label = "profile:core"
@@ -56,7 +58,7 @@ const (
 
 // Labels lists the registry, sorted.
 var Labels = sorted(
-	AreaNodes, AreaNetworking, AreaServices, AreaDNS, AreaWorkloads, AreaResilience, AreaUpgrade,
+	AreaNodes, AreaNetworking, AreaServices, AreaDNS, AreaWorkloads, AreaResilience, AreaUpgrade, AreaControlPlane,
 	ProfileQuick, ProfileCore, ProfileCertification, ProfilePreUpgrade,
 	Disruptive, CrossNode, NeedsHostNetwork, NeedsPrivileged,
 	ChaosNodeStop, ChaosNodePause, ChaosKubeletStop, ChaosKubeletFreeze, ChaosPartition, ChaosDrain, ChaosPodKill,

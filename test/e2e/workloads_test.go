@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/reporters/results"
@@ -36,6 +39,70 @@ func TestSelfHealingFailsWithoutControllerManager(t *testing.T) {
 	controlPlane := cluster + "-control-plane"
 	t.Run("kube-controller-manager frozen: no replacement pod", func(t *testing.T) { withoutControllerManager(t, c, kubeconfig, controlPlane) })
 	t.Run("kube-scheduler frozen: the run ends before any check", func(t *testing.T) { withoutScheduler(t, kubeconfig, controlPlane) })
+	t.Run("kube-controller-manager frozen: garbage collection and its Lease fail", func(t *testing.T) { controlPlaneWithoutControllerManager(t, c, kubeconfig, controlPlane) })
+}
+
+// controlPlaneWithoutControllerManager freezes kube-controller-manager
+// for a whole run of the control-plane checks: the garbage collector
+// deletes nothing, and its leader Lease is not renewed. Each check must
+// fail saying so, naming the objects. The test stands in for the
+// controller manager's ServiceAccount controller alone, so the run can
+// start its pods at all (the API server refuses pods in a namespace
+// without its "default" ServiceAccount).
+func controlPlaneWithoutControllerManager(t *testing.T, c *kube.Client, kubeconfig, controlPlane string) {
+	if b, err := exec.Command("docker", "exec", controlPlane, "pkill", "-STOP", "-f", "^kube-controller-manager ").CombinedOutput(); err != nil {
+		t.Fatalf("freeze kube-controller-manager: %v %s", err, b)
+	}
+	t.Cleanup(func() {
+		_ = exec.Command("docker", "exec", controlPlane, "pkill", "-CONT", "-f", "^kube-controller-manager ").Run()
+	})
+	standInServiceAccounts(t, c)
+	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--label-filter", "area:control-plane")
+	if code != 1 {
+		t.Fatalf("kube-controller-manager frozen: want exit 1 (checks failed), got %d", code)
+	}
+	gc := findPrefix(run, "garbage collection")
+	if gc == nil || gc.Verdict != results.Failed {
+		t.Fatalf("want the garbage collection check failed, got %+v", gc)
+	}
+	for _, want := range []string{"Background: owner background-owner deleted, dependents still present: background-dependent-1, background-dependent-2",
+		"Foreground: owner foreground-owner still present", "Orphan: owner orphan-owner still present"} {
+		if !strings.Contains(gc.Reason, want) {
+			t.Errorf("garbage collection check: want its reason to say %q, got %s", want, gc.Reason)
+		}
+	}
+	leases := findPrefix(run, "kube-scheduler and kube-controller-manager renew")
+	if leases == nil || leases.Verdict != results.Failed || !strings.Contains(leases.Reason, "Lease kube-system/kube-controller-manager not renewed") || strings.Contains(leases.Reason, "kube-system/kube-scheduler not") {
+		t.Fatalf("want the leader Lease check failed naming kube-controller-manager's Lease alone, got %+v", leases)
+	}
+	t.Logf("failed as expected: %s | %s", gc.Reason, leases.Reason)
+}
+
+// standInServiceAccounts creates the "default" ServiceAccount of each
+// namespace kubeproof creates until the test ends, as the frozen
+// controller manager would.
+func standInServiceAccounts(t *testing.T, c *kube.Client) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	w, err := c.CoreV1().Namespaces().Watch(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=kubeproof"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(done)
+		defer w.Stop()
+		for ev := range w.ResultChan() {
+			ns, ok := ev.Object.(*corev1.Namespace)
+			if !ok || ev.Type != watch.Added {
+				continue
+			}
+			sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+			if _, err := c.CoreV1().ServiceAccounts(ns.Name).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) && ctx.Err() == nil {
+				t.Logf("stand-in ServiceAccount in %s: %v", ns.Name, err)
+			}
+		}
+	}()
 }
 
 // withoutScheduler: no scheduler acts on the image start's pods, and the
