@@ -55,6 +55,20 @@ func collectsGarbage(ctx context.Context, f *framework.Framework) {
 		}
 		fams = append(fams, fam)
 	}
+	// The watch has seen every object before the owners go, so that each
+	// state it judges is one the cluster was in.
+	if _, err := cms.Until(ctx, framework.ProgramTimeout, func(time.Time) bool {
+		for _, fam := range fams {
+			for _, name := range append([]string{fam.ownerName}, fam.deps...) {
+				if cms.Get(name) == nil {
+					return false
+				}
+			}
+		}
+		return true
+	}); err != nil {
+		framework.Failf("ConfigMaps of namespace %s: want the %d created seen by a watch within %s, got %v", f.Namespace, len(fams)*(1+dependents), framework.ProgramTimeout, err)
+	}
 	// The owners and their dependents are one kind, on one watch: the
 	// collector sees each dependent before its owner's deletion.
 	start := time.Now()
