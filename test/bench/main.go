@@ -35,6 +35,7 @@ import (
 // Report is the file bench writes.
 type Report struct {
 	Profile     string    `json:"profile"`
+	LabelFilter string    `json:"labelFilter,omitempty"`
 	Procs       int       `json:"procs"`
 	Runs        int       `json:"runs"`
 	Cluster     string    `json:"cluster"`
@@ -93,6 +94,7 @@ func run() error {
 	runs := flag.Int("runs", 3, "how many runs")
 	procs := flag.Int("procs", 2, "parallel spec processes per run")
 	profile := flag.String("profile", "core", "profile to run")
+	labelFilter := flag.String("label-filter", "", "ANDed with the profile, as kubeproof run's --label-filter (e.g. '!area:control-plane' for the checks the upstream comparison covers)")
 	kubeconfig := flag.String("kubeconfig", "", "cluster to run on (default: a kind cluster kubeproof-bench, created and deleted)")
 	bin := flag.String("kubeproof", "bin/kubeproof", "the kubeproof binary")
 	out := flag.String("out", "_output/bench", "directory for the runs and bench.json")
@@ -119,7 +121,7 @@ func run() error {
 		defer func() { _ = kindcluster.Delete(name, "") }()
 		cluster = cl.KubeconfigPath
 	}
-	rep := Report{Profile: *profile, Procs: *procs, Runs: *runs, Cluster: cluster}
+	rep := Report{Profile: *profile, LabelFilter: *labelFilter, Procs: *procs, Runs: *runs, Cluster: cluster}
 	var all []*results.Run
 	client, err := kube.NewClient(cluster, "")
 	if err != nil {
@@ -131,7 +133,11 @@ func run() error {
 		}
 		dir := filepath.Join(*out, fmt.Sprintf("run-%d", i))
 		start := time.Now()
-		cmd := exec.Command(*bin, "run", "--kubeconfig", cluster, "--profile", *profile, "--procs", fmt.Sprint(*procs), "--output-dir", dir)
+		args := []string{"run", "--kubeconfig", cluster, "--profile", *profile, "--procs", fmt.Sprint(*procs), "--output-dir", dir}
+		if *labelFilter != "" {
+			args = append(args, "--label-filter", *labelFilter)
+		}
+		cmd := exec.Command(*bin, args...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			// Timing a failing run measures the failure, not the checks.
