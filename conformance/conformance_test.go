@@ -127,3 +127,24 @@ func TestManagedByTellsTheRunsNamespaces(t *testing.T) {
 		t.Error("another run's namespace, or one without managers: want it left alone")
 	}
 }
+
+func TestCreatedByOnlyItsSoleWriter(t *testing.T) {
+	const run = "e2e-kubeproof-1-2.test"
+	for _, tc := range []struct {
+		managers []string
+		want     bool
+	}{
+		{[]string{run}, true},
+		{[]string{"kubeadm", run}, false}, // changed by the run, made by another: never the run's
+		{[]string{"kubectl-create"}, false},
+		{nil, false},
+	} {
+		var o metav1.ObjectMeta
+		for _, m := range tc.managers {
+			o.ManagedFields = append(o.ManagedFields, metav1.ManagedFieldsEntry{Manager: m})
+		}
+		if got := createdBy(&o, run); got != tc.want {
+			t.Errorf("managers %v: createdBy = %t, want %t", tc.managers, got, tc.want)
+		}
+	}
+}

@@ -45,6 +45,8 @@ type journal struct {
 	Group      int         `json:"group,omitempty"`
 	Started    time.Time   `json:"started"`
 	Namespaces []journaled `json:"namespaces"`
+	// Objects are the cluster-scoped objects the run created.
+	Objects []journaledObject `json:"objects,omitempty"`
 
 	path string
 	mu   sync.Mutex
@@ -81,6 +83,9 @@ func startJournal(ctx context.Context, c *kube.Client, manager string) (*journal
 	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
 		return nil, fmt.Errorf("watch the suite's namespaces: %w", ctx.Err())
 	}
+	if err := j.watchClusterScoped(ctx, c); err != nil {
+		return nil, err
+	}
 	return j, nil
 }
 
@@ -92,6 +97,15 @@ func managedBy(o metav1.Object, manager string) bool {
 		}
 	}
 	return false
+}
+
+func (j *journal) addObject(o journaledObject) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.Objects = append(j.Objects, o)
+	if err := j.saveLocked(); err != nil {
+		fmt.Fprintf(os.Stderr, "kubeproof: record %s in %s: %v\n", o, j.path, err)
+	}
 }
 
 func (j *journal) add(ns *corev1.Namespace) {
@@ -131,9 +145,11 @@ func (j *journal) saveLocked() error {
 // framework deletes its own: normally nothing) and removes the journal.
 func (j *journal) finish(ctx context.Context, c *kube.Client) []string {
 	j.mu.Lock()
-	list := slices.Clone(j.Namespaces)
+	list, objects := slices.Clone(j.Namespaces), slices.Clone(j.Objects)
 	j.mu.Unlock()
 	_, failed := deleteJournaled(ctx, c, list)
+	_, failedObjects := deleteObjects(ctx, c, objects)
+	failed = append(failed, failedObjects...)
 	if len(failed) == 0 {
 		os.Remove(j.path)
 	}
@@ -198,6 +214,8 @@ func CleanupNamespaces(ctx context.Context, c *kube.Client, force bool) (deleted
 			}
 		}
 		gone, left := deleteJournaled(ctx, c, present)
+		deleted, failed = append(deleted, gone...), append(failed, left...)
+		gone, left = deleteObjects(ctx, c, j.Objects)
 		deleted, failed = append(deleted, gone...), append(failed, left...)
 		if len(left) == 0 {
 			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -19,7 +19,10 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/metadata"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeproof/kubeproof/internal/kube"
@@ -190,15 +193,17 @@ func killedRunLeavesNothing(t *testing.T, kubeconfig, dir string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	var group int
+	// The spec makes its namespace, then cluster-wide RBAC for the sample
+	// API server: killed once both are recorded, it leaves both.
+	var j confJournal
 	if err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(context.Context) (bool, error) {
-		names, group = journaledNamespaces(t, state)
-		return len(names) > 0, nil
+		j = readJournal(t, state)
+		return len(j.Namespaces) > 0 && len(j.Objects) > 0, nil
 	}); err != nil {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		t.Fatalf("want the run to record its spec's namespace within 3m, got none in %s", state)
+		t.Fatalf("want the run to record its spec's namespace and a cluster-scoped object within 3m, got %+v in %s", j, state)
 	}
+	names, group := j.Namespaces, j.Group
 	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -213,6 +218,16 @@ func killedRunLeavesNothing(t *testing.T, kubeconfig, dir string) {
 		t.Errorf("the journal of the killed run: want its process group recorded, got none")
 	} else if left := proc.Group(group, mark); len(left) > 0 {
 		t.Errorf("after kubeproof cleanup: want no process of the killed run left, got pids %v in group %d running %s*", left, group, mark)
+	}
+	meta, err := metadata.NewForConfig(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range j.Objects {
+		gvr := schema.GroupVersionResource{Group: o.Group, Version: o.Version, Resource: o.Resource}
+		if got, err := meta.Resource(gvr).Get(ctx, o.Name, metav1.GetOptions{}); err == nil && got.UID == o.UID && got.DeletionTimestamp == nil {
+			t.Errorf("%s %s of the killed run: want it deleted by kubeproof cleanup, still there", gvr.GroupResource(), o.Name)
+		}
 	}
 	for _, n := range names {
 		if !strings.Contains(string(out), "removed namespace "+n+" (left by a conformance run)") {
@@ -241,7 +256,8 @@ func interruptedRunStops(t *testing.T, kubeconfig, dir string) {
 	var names []string
 	var group int
 	if err := wait.PollUntilContextTimeout(context.Background(), time.Second, 3*time.Minute, true, func(context.Context) (bool, error) {
-		names, group = journaledNamespaces(t, state)
+		j := readJournal(t, state)
+		names, group = j.Namespaces, j.Group
 		return len(names) > 0, nil
 	}); err != nil {
 		_ = cmd.Process.Kill()
@@ -271,24 +287,39 @@ func interruptedRunStops(t *testing.T, kubeconfig, dir string) {
 	}
 }
 
-// journaledNamespaces reads the namespaces conformance runs recorded in
-// a kubeproof state directory, and the process group of the last run.
-func journaledNamespaces(t *testing.T, state string) (names []string, group int) {
+// confJournal is what conformance runs recorded in a kubeproof state
+// directory: their namespaces and cluster-scoped objects, and the process
+// group of the last run.
+type confJournal struct {
+	Namespaces []string
+	Objects    []journalObject
+	Group      int
+}
+
+type journalObject struct {
+	Group, Version, Resource, Name string
+	UID                            types.UID
+}
+
+func readJournal(t *testing.T, state string) confJournal {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(state, "conformance", "run-*.json"))
+	var out confJournal
 	for _, f := range files {
 		var j struct {
 			Group      int
 			Namespaces []struct{ Name string }
+			Objects    []journalObject
 		}
 		if data, err := os.ReadFile(f); err == nil && json.Unmarshal(data, &j) == nil {
 			for _, n := range j.Namespaces {
-				names = append(names, n.Name)
+				out.Namespaces = append(out.Namespaces, n.Name)
 			}
-			group = j.Group
+			out.Objects = append(out.Objects, j.Objects...)
+			out.Group = j.Group
 		}
 	}
-	return names, group
+	return out
 }
 
 // e2eNamespacesGone waits until the namespaces the upstream suite made are
