@@ -100,19 +100,16 @@ func client() *kube.Client {
 	return sharedC
 }
 
-func (f *Framework) deleteNamespace(ctx context.Context) {
-	// A fresh context: the spec's may be cancelled (timeout, interrupt) and
-	// the namespace must go regardless.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	deleteNamespace(ctx, f.Client, f.Namespace)
+func (f *Framework) deleteNamespace() {
+	c, ns := f.Client, f.Namespace
+	deleteLater(time.Minute, func(ctx context.Context) { deleteNamespace(ctx, c, ns) })
 }
 
 // deleteNamespace deletes a namespace of the run, its pods at once: the
 // spec is over, and the runner's sweep then finds nothing running.
 func deleteNamespace(ctx context.Context, c *kube.Client, ns string) {
 	if err := kube.DeleteNamespaceNow(ctx, c, ns); err != nil {
-		fmt.Fprintf(ginkgo.GinkgoWriter, "cleanup: %v\n", err)
+		fmt.Fprintf(os.Stderr, "cleanup: %v\n", err)
 	}
 }
 
@@ -149,13 +146,13 @@ func Create[T any, PT interface {
 		Failf("create %T %s/%s: %v", obj, f.Namespace, obj.GetName(), err)
 	}
 	name := created.GetName()
-	ginkgo.DeferCleanup(func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		err := api.Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
-		if err != nil && !apierrors.IsNotFound(err) {
-			fmt.Fprintf(ginkgo.GinkgoWriter, "cleanup: delete %T %s: %v\n", obj, name, err)
-		}
+	ginkgo.DeferCleanup(func() {
+		deleteLater(30*time.Second, func(ctx context.Context) {
+			err := api.Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+			if err != nil && !apierrors.IsNotFound(err) {
+				fmt.Fprintf(os.Stderr, "cleanup: delete %T %s: %v\n", obj, name, err)
+			}
+		})
 	})
 	return created
 }

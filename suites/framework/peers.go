@@ -167,6 +167,3 @@ func deletePeers(ctx context.Context) {
 	deleteNamespace(ctx, client(), peersNamespace)
 	peersNamespace, peers.p = "", nil
 }
-
-// Each process deletes its peers when it is done.
-var _ = ginkgo.AfterSuite(func(ctx context.Context) { releasePeers(ctx) })

@@ -215,8 +215,11 @@ func revisions(sets []*appsv1.ReplicaSet) string {
 }
 
 // pauseHold is how long a paused Deployment must keep its ReplicaSets
-// after the controller observed the change.
-const pauseHold = time.Second
+// after the controller observed the change: one judging interval. The
+// controller reports the generation observed at the end of the sync that
+// judged the change, so a ReplicaSet it made for it exists by then; the
+// interval covers a list that raced that status update.
+const pauseHold = poll
 
 func pausesAndResumes(ctx context.Context, f *framework.Framework) {
 	// maxSurge 2: once resumed, both new pods start at once.
