@@ -140,7 +140,7 @@ func (w *workloads) deploy(ctx context.Context, nodes []kindcluster.Node) error 
 func (w *workloads) job(url string) batchv1.JobSpec {
 	tpl := w.server("job", 0)
 	c := &tpl.Spec.Containers[0]
-	c.Args, c.Ports, c.ReadinessProbe = []string{"get", url}, nil, nil
+	c.Args, c.Ports, c.ReadinessProbe = []string{"get", "--fail", url}, nil, nil
 	tpl.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
 	return batchv1.JobSpec{BackoffLimit: ptr.To(int32(6)), Template: tpl}
 }
