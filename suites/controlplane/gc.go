@@ -112,15 +112,7 @@ func (fam *family) judge(get func(string) *corev1.ConfigMap) bool {
 	if owner != nil && owner.UID != fam.owner {
 		owner = nil
 	}
-	var left, owned []string
-	for _, d := range fam.deps {
-		if c := get(d); c != nil {
-			left = append(left, d)
-			if slices.ContainsFunc(c.OwnerReferences, func(r metav1.OwnerReference) bool { return r.UID == fam.owner }) {
-				owned = append(owned, d)
-			}
-		}
-	}
+	left, owned := fam.dependents(get)
 	switch fam.policy {
 	case metav1.DeletePropagationForeground:
 		if owner != nil && owner.DeletionTimestamp != nil && slices.Contains(owner.Finalizers, metav1.FinalizerDeleteDependents) && len(left) > 0 {
@@ -141,9 +133,9 @@ func (fam *family) judge(get func(string) *corev1.ConfigMap) bool {
 	return owner == nil && len(left) == 0
 }
 
-// state says where an incomplete family stands, naming its objects.
-func (fam *family) state(get func(string) *corev1.ConfigMap) string {
-	var left, owned []string
+// dependents lists the family's dependents still there, and those of
+// them still referring to the owner.
+func (fam *family) dependents(get func(string) *corev1.ConfigMap) (left, owned []string) {
 	for _, d := range fam.deps {
 		if c := get(d); c != nil {
 			left = append(left, d)
@@ -152,6 +144,12 @@ func (fam *family) state(get func(string) *corev1.ConfigMap) string {
 			}
 		}
 	}
+	return left, owned
+}
+
+// state says where an incomplete family stands, naming its objects.
+func (fam *family) state(get func(string) *corev1.ConfigMap) string {
+	left, owned := fam.dependents(get)
 	owner := "owner " + fam.ownerName + " deleted"
 	if o := get(fam.ownerName); o != nil && o.UID == fam.owner {
 		owner = fmt.Sprintf("owner %s still present (finalizers %v)", fam.ownerName, o.Finalizers)
