@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kubeproof/kubeproof/reporters/results"
+	"github.com/kubeproof/kubeproof/suites/contract"
 )
 
 // testdata/results.json is two real runs merged (the node-fault scenarios
@@ -82,7 +83,9 @@ func TestReportContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		`id="verdict"`, `>CERTIFIED<`, `id="fingerprint"`,
+		`id="verdict"`, `id="fingerprint"`,
+		// The testdata's runs had a label filter: part of the profile.
+		`>NOT CERTIFIED<`, "not valid for certification: left out checks outside --label-filter",
 		`<meta name="kubeproof-results-sha256" content="` + digest + `">`,
 		`<code id="results-sha256">` + digest + `</code>`,
 		"v1.34.4", "kubeproof-net", "iptables", "containerd://1.6.20", "6.18.44-fc-v669", "kubeproof.local/workload:a5c203275ff4",
@@ -101,6 +104,14 @@ func TestReportContent(t *testing.T) {
 	got, err := EmbeddedDigest(strings.NewReader(page))
 	if err != nil || got != digest {
 		t.Errorf("EmbeddedDigest = %q, %v; want %q", got, err, digest)
+	}
+}
+
+func TestReportCertified(t *testing.T) {
+	run := withConformance(loadTestRun(t))
+	run.LabelFilter, run.LeftOut = "", []string{contract.PreUpgradeLeftOut}
+	if page := render(t, run); !strings.Contains(page, `>CERTIFIED<`) || !strings.Contains(page, `class="verdict certified"`) {
+		t.Error("every check of the profile passed and the whole conformance set passed: want CERTIFIED")
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kubeproof/kubeproof/internal/atomicfile"
+	"github.com/kubeproof/kubeproof/suites/contract"
 )
 
 // SchemaVersion identifies this file format; readers refuse other versions.
@@ -211,9 +212,9 @@ type Outcome struct {
 }
 
 // Outcome says what the run proves. Only the certification profile can
-// certify, and only when kubeproof's checks ran, none failed and none of
-// the selected ones was skipped at run time (a check not checked proves
-// nothing), AND the upstream conformance suite ran whole with every
+// certify, and only when all its checks were selected (no filter, focus
+// or missing consent left one out), ran, and passed (a check not checked
+// proves nothing), AND the upstream conformance suite ran whole with every
 // required spec passed. Other profiles say "<profile> profile: passed" or
 // "failed".
 func (r *Run) Outcome() Outcome {
@@ -272,6 +273,21 @@ func (r *Run) Outcome() Outcome {
 	if len(unchecked) > 0 {
 		o.Pass = false
 		o.Why += fmt.Sprintf("; %d selected %s not checked (%s)", len(unchecked), map[bool]string{true: "check was", false: "checks were"}[len(unchecked) == 1], strings.Join(unchecked, "; "))
+	}
+	// The profile whole: a filter, a focus or a missing consent that left
+	// checks out proves less than certification asks.
+	var narrowed []string
+	if r.Focus != "" {
+		narrowed = append(narrowed, fmt.Sprintf("--focus %q ran part of the profile", r.Focus))
+	}
+	for _, l := range r.LeftOut {
+		if l != contract.PreUpgradeLeftOut {
+			narrowed = append(narrowed, "left out "+l)
+		}
+	}
+	if len(narrowed) > 0 {
+		o.Pass = false
+		o.Why += "; not valid for certification: " + strings.Join(narrowed, "; ")
 	}
 	switch c := r.Conformance; {
 	case c == nil:

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubeproof/kubeproof/suites/contract"
 )
 
 func sampleRun() *Run {
@@ -125,6 +127,9 @@ func TestOutcome(t *testing.T) {
 		{"certification", []string{Passed}, nil, "NOT CERTIFIED", false, partial, []string{Passed, Passed}, "not valid for certification"},
 		{"certification", []string{Failed}, nil, "NOT CERTIFIED", false, whole, []string{Passed, Passed}, "1 of 1 checks failed"},
 		{"certification", []string{Passed, Failed}, nil, "NOT CERTIFIED", false, nil, nil, ""},
+		// A filter or a focus that left checks of the profile out.
+		{"certification", []string{Passed, Skipped}, []string{"", NotSelected}, "NOT CERTIFIED", false, whole, []string{Passed, Passed}, "not valid for certification: left out checks outside --label-filter area:nodes"},
+		{"certification", []string{Passed, Skipped}, []string{"", NotSelected}, "NOT CERTIFIED", false, whole, []string{Passed, Passed}, "not valid for certification: left out disruptive checks: no consent"},
 		{"certification", []string{Skipped}, []string{NotSelected}, "NOT CERTIFIED", false, whole, []string{Passed, Passed}, "no check ran"}, // nothing of its own ran, nothing proven
 		{"certification", nil, nil, "NOT CERTIFIED", false, nil, nil, ""},
 		// Skipped at run time: selected, and not checked.
@@ -135,7 +140,13 @@ func TestOutcome(t *testing.T) {
 		{"core", []string{Passed, Skipped}, []string{"", "not checked: the cluster's policy forbids host-network pods"}, "core profile: passed", true, nil, nil, ""},
 		{"", []string{Passed}, nil, "selected checks: passed", true, nil, nil, ""},
 	} {
-		r := &Run{Profile: tc.profile, Conformance: tc.conf}
+		r := &Run{Profile: tc.profile, Conformance: tc.conf, LeftOut: []string{contract.PreUpgradeLeftOut}}
+		switch {
+		case strings.Contains(tc.why, "--label-filter"):
+			r.LeftOut = append(r.LeftOut, "checks outside --label-filter area:nodes")
+		case strings.Contains(tc.why, "no consent"):
+			r.LeftOut = append(r.LeftOut, "disruptive checks: no consent to break this cluster (pass --allow-disruptive, or use --kind)")
+		}
 		for i, v := range tc.verdicts {
 			c := Check{Name: fmt.Sprint("check ", i), Verdict: v}
 			if i < len(tc.reasons) {

@@ -20,22 +20,25 @@ func ValidateProfile(p string) error {
 	return nil
 }
 
+// PreUpgradeLeftOut is what every profile but pre-upgrade leaves out, and
+// why: the only thing a certification run may leave out.
+const PreUpgradeLeftOut = "pre-upgrade checks: they judge the cluster against the version it will be upgraded to (use --profile pre-upgrade --target-version)"
+
 // Filter combines a profile with the user's label filter into the one
 // Ginkgo runs, and says what the combination leaves out and why. Disruptive
 // checks run only with consent (the user's, or a cluster the run created).
 func Filter(profile, userFilter string, consented bool) (filter string, leftOut []string) {
 	var parts []string
-	const preUpgradeLeftOut = "pre-upgrade checks: they judge the cluster against the version it will be upgraded to (use --profile pre-upgrade --target-version)"
 	switch profile {
 	case "quick":
 		parts = append(parts, string(ProfileQuick))
 		leftOut = append(leftOut, "checks outside the quick profile (use --profile core or certification)")
 	case "core":
 		parts = append(parts, "!"+string(Disruptive), "!"+string(ProfilePreUpgrade))
-		leftOut = append(leftOut, "disruptive checks: node faults and component outages (use --profile certification)", preUpgradeLeftOut)
+		leftOut = append(leftOut, "disruptive checks: node faults and component outages (use --profile certification)", PreUpgradeLeftOut)
 	case "certification":
 		parts = append(parts, "!"+string(ProfilePreUpgrade))
-		leftOut = append(leftOut, preUpgradeLeftOut)
+		leftOut = append(leftOut, PreUpgradeLeftOut)
 		if !consented {
 			parts = append(parts, "!"+string(Disruptive))
 			leftOut = append(leftOut, "disruptive checks: no consent to break this cluster (pass --allow-disruptive, or use --kind)")
