@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -83,7 +84,7 @@ func (j *journal) watchClusterScoped(ctx context.Context, c *kube.Client) error 
 		return err
 	}
 	factory := metadatainformer.NewSharedInformerFactory(meta, 0)
-	var synced []cache.InformerSynced
+	synced := map[schema.GroupVersionResource]cache.InformerSynced{}
 	for _, gvr := range gvrs {
 		informer := factory.ForResource(gvr).Informer()
 		if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: func(obj any) {
@@ -93,14 +94,26 @@ func (j *journal) watchClusterScoped(ctx context.Context, c *kube.Client) error 
 		}}); err != nil {
 			return err
 		}
-		synced = append(synced, informer.HasSynced)
+		synced[gvr] = informer.HasSynced
 	}
 	factory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
-		return fmt.Errorf("watch the cluster-scoped objects: %w", ctx.Err())
+	// A resource the API lists but cannot serve (an aggregated API that is
+	// down) never syncs: the run goes on without it, saying so.
+	syncCtx, cancel := context.WithTimeout(ctx, syncTimeout)
+	defer cancel()
+	for gvr, hasSynced := range synced {
+		if !cache.WaitForCacheSync(syncCtx.Done(), hasSynced) {
+			if ctx.Err() != nil {
+				return fmt.Errorf("watch the cluster-scoped objects: %w", ctx.Err())
+			}
+			fmt.Fprintf(j.warn, "warning: %s could not be listed within %s: objects of it the run leaves are not recorded\n", gvr.GroupResource(), syncTimeout)
+		}
 	}
 	return nil
 }
+
+// syncTimeout bounds the first list of every cluster-scoped resource.
+const syncTimeout = 30 * time.Second
 
 // createdBy: manager is the object's only writer, as when it has just
 // been created by it.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -50,6 +51,7 @@ type journal struct {
 
 	path string
 	mu   sync.Mutex
+	warn io.Writer // what the journal cannot record
 }
 
 type journaled struct {
@@ -61,8 +63,8 @@ func journalDir() string { return filepath.Join(paths.StateDir(), "conformance")
 
 // startJournal writes an empty journal and records each namespace with
 // the e2e framework's label created from now on, until ctx ends.
-func startJournal(ctx context.Context, c *kube.Client, manager string) (*journal, error) {
-	j := &journal{Owner: proc.Owner(os.Getpid()), Server: c.Config.Host, Manager: manager, Started: time.Now().UTC().Truncate(time.Second)}
+func startJournal(ctx context.Context, c *kube.Client, manager string, warn io.Writer) (*journal, error) {
+	j := &journal{Owner: proc.Owner(os.Getpid()), Server: c.Config.Host, Manager: manager, Started: time.Now().UTC().Truncate(time.Second), warn: warn}
 	j.path = filepath.Join(journalDir(), fmt.Sprintf("run-%d-%d.json", os.Getpid(), j.Started.Unix()))
 	if err := os.MkdirAll(journalDir(), 0o755); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -127,7 +128,7 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 	// or not: an interrupted spec may still create a namespace.
 	watching, stopWatching := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWatching()
-	j, err := startJournal(watching, o.Client, filepath.Base(e2e))
+	j, err := startJournal(watching, o.Client, filepath.Base(e2e), cmp.Or[io.Writer](o.Log, io.Discard))
 	if err != nil {
 		return nil, err
 	}
