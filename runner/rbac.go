@@ -65,6 +65,11 @@ var coreGrants = []grant{
 	// garbage collector, the leader Leases followed in kube-system.
 	rule("", "configmaps", "create", "delete", "list", "watch"),
 	in("kube-system", rule("coordination.k8s.io", "leases", "get", "list", "watch")),
+	// The storage checks: the default class, a claim, its volume followed
+	// until it is deleted with the claim.
+	rule("storage.k8s.io", "storageclasses", "list"),
+	rule("", "persistentvolumeclaims", "create", "delete", "list", "watch"),
+	rule("", "persistentvolumes", "list", "watch"),
 	// One run per cluster: the Lease kube-system/kubeproof-run.
 	in(clusterlock.Namespace, rule("coordination.k8s.io", "leases", "create")),
 	in(clusterlock.Namespace, rule("coordination.k8s.io", "leases", "get", "update", "delete"), clusterlock.Name),

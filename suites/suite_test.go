@@ -12,6 +12,7 @@ import (
 	_ "github.com/kubeproof/kubeproof/suites/nodes"
 	_ "github.com/kubeproof/kubeproof/suites/resilience"
 	_ "github.com/kubeproof/kubeproof/suites/services"
+	_ "github.com/kubeproof/kubeproof/suites/storage"
 	_ "github.com/kubeproof/kubeproof/suites/upgrade"
 	_ "github.com/kubeproof/kubeproof/suites/workloads"
 )

@@ -25,6 +25,8 @@ const (
 	AreaUpgrade Label = "area:upgrade"
 	// AreaControlPlane checks the control plane through what it does.
 	AreaControlPlane Label = "area:control-plane"
+	// AreaStorage checks persistent storage through the default class.
+	AreaStorage Label = "area:storage"
 
 	ProfileQuick         Label = "profile:quick"
 	ProfileCore          Label = "profile:core"
@@ -58,7 +60,7 @@ const (
 
 // Labels lists the registry, sorted.
 var Labels = sorted(
-	AreaNodes, AreaNetworking, AreaServices, AreaDNS, AreaWorkloads, AreaResilience, AreaUpgrade, AreaControlPlane,
+	AreaNodes, AreaNetworking, AreaServices, AreaDNS, AreaWorkloads, AreaResilience, AreaUpgrade, AreaControlPlane, AreaStorage,
 	ProfileQuick, ProfileCore, ProfileCertification, ProfilePreUpgrade,
 	Disruptive, CrossNode, NeedsHostNetwork, NeedsPrivileged,
 	ChaosNodeStop, ChaosNodePause, ChaosKubeletStop, ChaosKubeletFreeze, ChaosPartition, ChaosDrain, ChaosPodKill,

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 
@@ -40,6 +42,48 @@ func TestSelfHealingFailsWithoutControllerManager(t *testing.T) {
 	t.Run("kube-controller-manager frozen: no replacement pod", func(t *testing.T) { withoutControllerManager(t, c, kubeconfig, controlPlane) })
 	t.Run("kube-scheduler frozen: the run ends before any check", func(t *testing.T) { withoutScheduler(t, kubeconfig, controlPlane) })
 	t.Run("kube-controller-manager frozen: garbage collection and its Lease fail", func(t *testing.T) { controlPlaneWithoutControllerManager(t, c, kubeconfig, controlPlane) })
+	// The same cluster, whole again: its default StorageClass unmarked.
+	t.Run("no default StorageClass: the storage checks are not checked, saying so", func(t *testing.T) { withoutDefaultStorageClass(t, c, kubeconfig) })
+}
+
+// withoutDefaultStorageClass unmarks the cluster's default StorageClass:
+// each storage check must be not checked with the reason, none passed nor
+// failed, while the rest of the run passes.
+func withoutDefaultStorageClass(t *testing.T, c *kube.Client, kubeconfig string) {
+	ctx := context.Background()
+	const class, annotation = "standard", "storageclass.kubernetes.io/is-default-class"
+	patch := func(v string) error {
+		_, err := c.StorageV1().StorageClasses().Patch(ctx, class, types.MergePatchType, []byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, annotation, v)), metav1.PatchOptions{})
+		return err
+	}
+	if err := patch("false"); err != nil {
+		t.Fatalf("unmark StorageClass %s: %v", class, err)
+	}
+	t.Cleanup(func() {
+		if err := patch("true"); err != nil {
+			t.Errorf("mark StorageClass %s default again: %v", class, err)
+		}
+	})
+	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--label-filter", "area:storage || area:nodes")
+	if code != 0 {
+		t.Fatalf("no default StorageClass: want exit 0 (storage not checked, nodes passed), got %d", code)
+	}
+	storage := 0
+	for _, ch := range run.Checks {
+		if ch.Area != "storage" {
+			continue
+		}
+		storage++
+		if ch.Verdict != results.Skipped || !strings.HasPrefix(ch.Reason, "not checked: the cluster has no default StorageClass (classes: standard)") {
+			t.Errorf("storage check %q: want not checked, the cluster having no default StorageClass, got %s: %s", ch.Name, ch.Verdict, ch.Reason)
+		}
+	}
+	if storage != 3 {
+		t.Errorf("want the 3 storage checks in the results, got %d", storage)
+	}
+	if o := run.Outcome(); !strings.Contains(o.Why, "3 not checked") {
+		t.Errorf("verdict: want it to say the 3 storage checks were not checked, got %s (%s)", o.Word, o.Why)
+	}
 }
 
 // controlPlaneWithoutControllerManager freezes kube-controller-manager

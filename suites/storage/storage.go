@@ -1,0 +1,28 @@
+package storage
+
+import (
+	"github.com/onsi/ginkgo/v2"
+
+	"github.com/kubeproof/kubeproof/suites/contract"
+	"github.com/kubeproof/kubeproof/suites/framework"
+)
+
+// The checks of this area, one line each; their bodies live in claims.go.
+var _ = framework.Describe("storage", contract.AreaStorage, func() {
+	f := framework.New("storage")
+
+	framework.Check("a default StorageClass is set",
+		"The cluster MUST name a default StorageClass (annotation storageclass.kubernetes.io/is-default-class), so that a claim without a class gets a volume; where it names none, the storage checks are not checked, saying so.",
+		contract.ProfileCore,
+		func(ctx ginkgo.SpecContext) { defaultClassIsSet(ctx, f) })
+
+	framework.Check("a claim binds as its StorageClass's volumeBindingMode says",
+		"A claim of the default class MUST bind within 2m: at once with volumeBindingMode Immediate; with WaitForFirstConsumer, only once a pod uses it (until then Pending, with the WaitForFirstConsumer event), and the pod MUST start with the volume mounted.",
+		contract.ProfileCore,
+		func(ctx ginkgo.SpecContext) { claimBinds(ctx, f) })
+
+	framework.Check("a deleted claim's volume is reclaimed as its StorageClass says",
+		"When a bound claim of the default class is deleted, its volume MUST be deleted within 2m (reclaimPolicy Delete); a class that retains volumes is not checked, since checking would leave a volume behind.",
+		contract.ProfileCore,
+		func(ctx ginkgo.SpecContext) { volumeReclaimed(ctx, f) })
+})
