@@ -97,7 +97,9 @@ func claim(ctx context.Context, f *framework.Framework, name string) *corev1.Per
 func bind(ctx context.Context, f *framework.Framework, sc *storagev1.StorageClass, name string) (*corev1.PersistentVolumeClaim, time.Duration) {
 	ginkgo.GinkgoHelper()
 	claims := framework.Follow(ctx, "claims of namespace "+f.Namespace, f.Client.CoreV1().PersistentVolumeClaims(f.Namespace), metav1.ListOptions{},
-		func(l *corev1.PersistentVolumeClaimList) []*corev1.PersistentVolumeClaim { return framework.Ptrs(l.Items) })
+		func(l *corev1.PersistentVolumeClaimList) []*corev1.PersistentVolumeClaim {
+			return framework.Ptrs(l.Items)
+		})
 	start := time.Now()
 	pvc := claim(ctx, f, name)
 	if bindingMode(sc) == storagev1.VolumeBindingWaitForFirstConsumer {
