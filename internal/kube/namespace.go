@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -35,18 +34,22 @@ const defaultServiceAccountTimeout = 30 * time.Second
 // restart can take seconds.
 func WaitDefaultServiceAccount(ctx context.Context, c kubernetes.Interface, ns string) error {
 	var last error
-	// Usually there within milliseconds: ask again soon, then less often.
-	backoff := wait.Backoff{Duration: 5 * time.Millisecond, Factor: 2, Steps: 1 << 30, Cap: 250 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(ctx, defaultServiceAccountTimeout)
 	defer cancel()
-	err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
-		_, last = c.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
-		return last == nil, nil
-	})
-	if err != nil {
-		return fmt.Errorf("namespace %s: want its default ServiceAccount within %s (created by kube-controller-manager; is it running?), got %v", ns, defaultServiceAccountTimeout, last)
+	// Usually there within milliseconds: ask again soon, then every 250 ms
+	// until the timeout. (wait.Backoff with a Cap would stop once the cap
+	// is reached, after about 0.6 s: a loaded controller manager then
+	// failed the run.)
+	for delay := 5 * time.Millisecond; ctx.Err() == nil; delay = min(2*delay, 250*time.Millisecond) {
+		if _, last = c.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{}); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
 	}
-	return nil
+	return fmt.Errorf("namespace %s: want its default ServiceAccount within %s (created by kube-controller-manager; is it running?), got %v", ns, defaultServiceAccountTimeout, last)
 }
 
 // DeleteNamespaceNow deletes a namespace, its pods first and at once

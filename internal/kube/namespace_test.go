@@ -33,3 +33,16 @@ func TestWaitDefaultServiceAccount(t *testing.T) {
 		t.Errorf("without the ServiceAccount: want one line naming the namespace and kube-controller-manager, got %v", err)
 	}
 }
+
+// A controller manager slower than the first tries: the wait goes on
+// until the timeout, not until a backoff runs out of steps.
+func TestWaitDefaultServiceAccountOutlastsASlowControllerManager(t *testing.T) {
+	c := fake.NewClientset()
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		_, _ = c.CoreV1().ServiceAccounts("slow").Create(context.Background(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{})
+	}()
+	if err := WaitDefaultServiceAccount(context.Background(), c, "slow"); err != nil {
+		t.Fatalf("ServiceAccount made after 1.5s: want it waited for, got %v", err)
+	}
+}
