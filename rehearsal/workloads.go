@@ -123,7 +123,7 @@ func (w *workloads) deploy(ctx context.Context, nodes []kindcluster.Node) error 
 	if _, err := core.Secrets(w.ns).Create(ctx, &corev1.Secret{ObjectMeta: w.meta("credentials"), StringData: map[string]string{"user": "kubeproof", "token": w.ns}}, metav1.CreateOptions{}); err != nil {
 		return err
 	}
-	job := w.job("http://" + web + "." + w.ns + ".svc/hostname")
+	job := w.job(fmt.Sprintf("http://%s.%s.svc:%d/hostname", web, w.ns, wire.HTTPPort))
 	if _, err := w.c.BatchV1().Jobs(w.ns).Create(ctx, &batchv1.Job{ObjectMeta: w.meta("once"), Spec: job}, metav1.CreateOptions{}); err != nil {
 		return err
 	}
