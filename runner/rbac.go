@@ -62,8 +62,10 @@ var coreGrants = []grant{
 	rule("apps", "deployments", "create", "delete", "get", "list", "watch", "update"),
 	rule("apps", "replicasets", "create", "delete", "list", "watch", "patch"),
 	// The control plane's checks: ConfigMaps owned by others for the
-	// garbage collector, the leader Leases followed in kube-system.
-	rule("", "configmaps", "create", "delete", "list", "watch"),
+	// garbage collector, written and watched for the watch and API checks
+	// (update, server-side apply and finalizer patches), the leader Leases
+	// followed in kube-system.
+	rule("", "configmaps", "create", "delete", "get", "list", "watch", "update", "patch"),
 	in("kube-system", rule("coordination.k8s.io", "leases", "get", "list", "watch")),
 	// The storage checks: the default class, a claim, its volume followed
 	// until it is deleted with the claim.

@@ -43,7 +43,13 @@ func sweep(ctx context.Context, c *kube.Client, runID string) []string {
 		for _, ns := range list.Items {
 			if ns.DeletionTimestamp == nil {
 				// A check that could not delete its own: the run owns
-				// it, so no owner check.
+				// it, so no owner check. Its process may have been killed
+				// before it took its finalizer off an object, which would
+				// hold the namespace for ever.
+				if err := kube.ReleaseFinalizer(ctx, c, ns.Name, meta.FinalizerHold); err != nil {
+					remaining = append(remaining, fmt.Sprintf("namespace %s (%v)", ns.Name, err))
+					continue
+				}
 				if err := kube.DeleteNamespaceNow(ctx, c, ns.Name); err != nil {
 					remaining = append(remaining, fmt.Sprintf("namespace %s (%v)", ns.Name, err))
 					continue
@@ -83,6 +89,10 @@ func Cleanup(ctx context.Context, c *kube.Client, selector string, timeout time.
 			live[ns.Name] = true
 			skipped = append(skipped, fmt.Sprintf("namespace %s (run %s is still live: %s)", ns.Name, ns.Labels[meta.LabelRunID], owner))
 			continue
+		}
+		// A killed run's finalizer would hold its namespace for ever.
+		if err := kube.ReleaseFinalizer(ctx, c, ns.Name, meta.FinalizerHold); err != nil {
+			fmt.Printf("%v\n", err)
 		}
 		if ns.DeletionTimestamp == nil {
 			if err := nss.Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil {

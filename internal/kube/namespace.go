@@ -3,11 +3,13 @@ package kube
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -65,6 +67,31 @@ func DeleteNamespaceNow(ctx context.Context, c kubernetes.Interface, ns string) 
 	err = c.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete namespace %s: %w", ns, err)
+	}
+	return nil
+}
+
+// ReleaseFinalizer removes finalizer (kubeproof's own) from the
+// ConfigMaps of namespace ns that carry it, and no other: a JSON patch
+// that first tests the finalizer is still where it was read.
+func ReleaseFinalizer(ctx context.Context, c kubernetes.Interface, ns, finalizer string) error {
+	api := c.CoreV1().ConfigMaps(ns)
+	list, err := api.List(ctx, metav1.ListOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("list the ConfigMaps of namespace %s for finalizer %s: %w", ns, finalizer, err)
+	}
+	for _, cm := range list.Items {
+		i := slices.Index(cm.Finalizers, finalizer)
+		if i < 0 {
+			continue
+		}
+		patch := fmt.Sprintf(`[{"op":"test","path":"/metadata/finalizers/%d","value":%q},{"op":"remove","path":"/metadata/finalizers/%d"}]`, i, finalizer, i)
+		if _, err := api.Patch(ctx, cm.Name, types.JSONPatchType, []byte(patch), metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("remove finalizer %s from ConfigMap %s/%s: %w", finalizer, ns, cm.Name, err)
+		}
 	}
 	return nil
 }

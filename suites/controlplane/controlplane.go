@@ -7,8 +7,8 @@ import (
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
-// The checks of this area, one line each; their bodies live in leases.go
-// and gc.go.
+// The checks of this area, one line each; their bodies live in leases.go,
+// gc.go, watch.go and api.go.
 var _ = framework.Describe("control plane", contract.AreaControlPlane, func() {
 	f := framework.New("control-plane")
 
@@ -21,4 +21,24 @@ var _ = framework.Describe("control plane", contract.AreaControlPlane, func() {
 		"Deleting an owner MUST, by its propagation policy: Background, delete it at once and its dependents after; Foreground, keep it (foregroundDeletion finalizer) until its blocking dependents are deleted, then delete it; Orphan, delete it and keep its dependents with the owner reference removed; each within 30s.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { collectsGarbage(ctx, f) })
+
+	framework.Check("a watch sees every change once, in order, and resumes after a cut",
+		"A watch on a namespace's ConfigMaps MUST deliver every create, update and delete of a burst of 10 objects once, in the order written, each within 30s; cut half-way and resumed from the resourceVersion of the last event read, while more changes are written, it MUST deliver the rest, none missed or repeated (events compared, resourceVersions used only to resume).",
+		contract.ProfileCore,
+		func(ctx ginkgo.SpecContext) { watchResumes(ctx, f) })
+
+	framework.Check("a stale update is refused with 409 Conflict",
+		"An update carrying a resourceVersion older than the object's MUST be refused with 409 Conflict and change nothing (optimistic concurrency).",
+		contract.ProfileCore,
+		func(ctx ginkgo.SpecContext) { staleUpdateRefused(ctx, f) })
+
+	framework.Check("server-side apply records field managers and refuses conflicting applies",
+		"Server-side apply MUST record the fields each manager applies as its own, refuse with 409 Conflict naming the owner another manager's apply of an owned field unless forced, give the field to a forced apply, and remove a field its only manager stops applying.",
+		contract.ProfileCore,
+		func(ctx ginkgo.SpecContext) { appliesWithManagers(ctx, f) })
+
+	framework.Check("a finalizer holds deletion until removed",
+		"A deleted object that carries a finalizer MUST stay, marked for deletion, until the finalizer is removed, and MUST then be deleted within 30s.",
+		contract.ProfileCore,
+		func(ctx ginkgo.SpecContext) { finalizerHolds(ctx, f) })
 })

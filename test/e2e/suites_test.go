@@ -3,18 +3,23 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/e2e-framework/klient/decoder"
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 
 	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/kube"
@@ -252,8 +257,12 @@ func oneNodeWithoutServiceRules(t *testing.T, c *kube.Client, kubeconfig, node s
 // TestCrossNodeFailsWithoutRoute removes, on one worker, the routes to the
 // other nodes' pods (after stopping the agent that would restore them): the
 // cross-node checks must fail and name that node; same-node traffic passes.
+//
+// Its cluster also serves MutatingAdmissionPolicy: a policy that breaks
+// the API's contracts for kubeproof's own objects must fail the API
+// checks of the control-plane area, each for what was broken.
 func TestCrossNodeFailsWithoutRoute(t *testing.T) {
-	kubeconfig := testCluster(t, "kubeproof-e2e-noroute")
+	kubeconfig := kindClusterFor(t, "kubeproof-e2e-noroute", "testdata/policy-cluster.yaml").KubeconfigPath
 	c, err := kube.NewClient(kubeconfig, "")
 	if err != nil {
 		t.Fatal(err)
@@ -287,6 +296,79 @@ func TestCrossNodeFailsWithoutRoute(t *testing.T) {
 	}
 	if same := findPrefix(run, "pod-to-pod on the same node"); same == nil || same.Verdict != results.Passed {
 		t.Errorf("same-node check: want passed, got %+v", same)
+	}
+	t.Run("a mutating policy breaks the API's contracts", func(t *testing.T) { apiContractsBroken(t, c, kubeconfig) })
+}
+
+// apiChecks are the control-plane checks of the API's contracts, each with
+// what its reason must say when testdata/break-api-policy.yaml is in force.
+var apiChecks = map[string]string{
+	"a watch sees every change once, in order, and resumes after a cut":        "MODIFIED burst-03 (step tampered), want MODIFIED burst-03 (step update)",
+	"a stale update is refused with 409 Conflict":                              "want 409 Conflict and value \"second\" kept, got success and value \"stale\"",
+	"server-side apply records field managers and refuses conflicting applies": "kubeproof-rival applies data.shared, forced: want data.shared \"b\" managed by kubeproof-rival alone",
+	"a finalizer holds deletion until removed":                                 "deleted while it carried finalizer kubeproof.io/hold (set when created): want it kept, marked for deletion, until the finalizer is removed, got it gone at once",
+}
+
+// apiContractsBroken puts a mutating admission policy in force that, like
+// a misbehaving webhook, drops finalizers, drops the resourceVersion of
+// updates and rewrites fields of kubeproof's ConfigMaps: each API check
+// must fail, saying what it saw.
+func apiContractsBroken(t *testing.T, c *kube.Client, kubeconfig string) {
+	ctx := context.Background()
+	res, err := resources.New(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest, err := os.ReadFile("testdata/break-api-policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := decoder.DecodeAll(ctx, bytes.NewReader(manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if err := res.Create(ctx, o); err != nil {
+			t.Fatalf("create %T %s: %v", o, o.GetName(), err)
+		}
+		t.Cleanup(func() {
+			if err := res.Delete(context.Background(), o); err != nil {
+				t.Errorf("delete %T %s: %v", o, o.GetName(), err)
+			}
+		})
+	}
+	// The API server loads policies from an informer: in force once a
+	// dry-run create in a namespace it selects loses its finalizer.
+	probe := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kubeproof-e2e-policy-probe", Labels: map[string]string{meta.LabelManagedBy: meta.ManagedBy}}}
+	if _, err := c.CoreV1().Namespaces().Create(ctx, probe, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.CoreV1().Namespaces().Delete(context.Background(), probe.Name, metav1.DeleteOptions{}) })
+	var last error
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		cm, err := c.CoreV1().ConfigMaps(probe.Name).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "held", Finalizers: []string{meta.FinalizerHold}}},
+			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		last = err
+		return err == nil && len(cm.Finalizers) == 0, nil
+	})
+	if err != nil {
+		t.Fatalf("policy kubeproof-e2e-break-api not in force within 30s: a dry-run ConfigMap still keeps its finalizer (%v)", last)
+	}
+	var names []string
+	for name := range apiChecks {
+		names = append(names, regexp.QuoteMeta(name))
+	}
+	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--label-filter", "area:control-plane", "--focus", "^("+strings.Join(names, "|")+")$")
+	if code != 1 {
+		t.Errorf("want exit 1 (checks failed), got %d", code)
+	}
+	for name, reason := range apiChecks {
+		ch := checkByName(run, name)
+		if ch == nil || ch.Verdict != results.Failed || !strings.Contains(ch.Reason, reason) {
+			t.Errorf("check %q: want failed with %q, got %+v", name, reason, ch)
+			continue
+		}
+		t.Logf("%s: %s", ch.Name, ch.Reason)
 	}
 }
 
