@@ -67,6 +67,8 @@ var coreGrants = []grant{
 	// followed in kube-system.
 	rule("", "configmaps", "create", "delete", "get", "list", "watch", "update", "patch"),
 	in("kube-system", rule("coordination.k8s.io", "leases", "get", "list", "watch")),
+	// The pods checks: a Job with a sidecar, followed until complete.
+	rule("batch", "jobs", "create", "delete", "list", "watch"),
 	// The storage checks: the default class, a claim, its volume followed
 	// until it is deleted with the claim.
 	rule("storage.k8s.io", "storageclasses", "list"),

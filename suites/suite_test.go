@@ -10,6 +10,7 @@ import (
 	_ "github.com/kubeproof/kubeproof/suites/controlplane"
 	_ "github.com/kubeproof/kubeproof/suites/networking"
 	_ "github.com/kubeproof/kubeproof/suites/nodes"
+	_ "github.com/kubeproof/kubeproof/suites/pods"
 	_ "github.com/kubeproof/kubeproof/suites/resilience"
 	_ "github.com/kubeproof/kubeproof/suites/services"
 	_ "github.com/kubeproof/kubeproof/suites/storage"

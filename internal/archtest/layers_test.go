@@ -41,6 +41,7 @@ var layers = map[string]float64{
 	"suites/upgrade":             2,
 	"suites/controlplane":        2,
 	"suites/storage":             2,
+	"suites/pods":                2,
 	"suites/framework":           2.5,
 	"cluster":                    2, // kind lifecycle
 	"cluster/dockerup":           3,

@@ -27,6 +27,8 @@ const (
 	AreaControlPlane Label = "area:control-plane"
 	// AreaStorage checks persistent storage through the default class.
 	AreaStorage Label = "area:storage"
+	// AreaPods checks the pod model itself: containers, probes, Jobs.
+	AreaPods Label = "area:pods"
 
 	ProfileQuick         Label = "profile:quick"
 	ProfileCore          Label = "profile:core"
@@ -60,7 +62,7 @@ const (
 
 // Labels lists the registry, sorted.
 var Labels = sorted(
-	AreaNodes, AreaNetworking, AreaServices, AreaDNS, AreaWorkloads, AreaResilience, AreaUpgrade, AreaControlPlane, AreaStorage,
+	AreaNodes, AreaNetworking, AreaServices, AreaDNS, AreaWorkloads, AreaResilience, AreaUpgrade, AreaControlPlane, AreaStorage, AreaPods,
 	ProfileQuick, ProfileCore, ProfileCertification, ProfilePreUpgrade,
 	Disruptive, CrossNode, NeedsHostNetwork, NeedsPrivileged,
 	ChaosNodeStop, ChaosNodePause, ChaosKubeletStop, ChaosKubeletFreeze, ChaosPartition, ChaosDrain, ChaosPodKill,

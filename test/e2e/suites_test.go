@@ -297,29 +297,34 @@ func TestCrossNodeFailsWithoutRoute(t *testing.T) {
 	if same := findPrefix(run, "pod-to-pod on the same node"); same == nil || same.Verdict != results.Passed {
 		t.Errorf("same-node check: want passed, got %+v", same)
 	}
-	t.Run("a mutating policy breaks the API's contracts", func(t *testing.T) { apiContractsBroken(t, c, kubeconfig) })
+	t.Run("a mutating policy breaks the API's and the pods' contracts", func(t *testing.T) { contractsBroken(t, c, kubeconfig) })
 }
 
-// apiChecks are the control-plane checks of the API's contracts, each with
-// what its reason must say when testdata/break-api-policy.yaml is in force.
-var apiChecks = map[string]string{
-	"a watch sees every change once, in order, and resumes after a cut":        "MODIFIED burst-03 (step tampered), want MODIFIED burst-03 (step update)",
-	"a stale update is refused with 409 Conflict":                              "want 409 Conflict and value \"second\" kept, got success and value \"stale\"",
-	"server-side apply records field managers and refuses conflicting applies": "kubeproof-rival applies data.shared, forced: want data.shared \"b\" managed by kubeproof-rival alone",
-	"a finalizer holds deletion until removed":                                 "deleted while it carried finalizer kubeproof.io/hold (set when created): want it kept, marked for deletion, until the finalizer is removed, got it gone at once",
+// brokenChecks are the control-plane checks of the API's contracts and
+// the pods checks, each with what its reason must say when
+// testdata/break-policy.yaml is in force.
+var brokenChecks = map[string]string{
+	"a watch sees every change once, in order, and resumes after a cut":                             "MODIFIED burst-03 (step tampered), want MODIFIED burst-03 (step update)",
+	"a stale update is refused with 409 Conflict":                                                   "want 409 Conflict and value \"second\" kept, got success and value \"stale\"",
+	"server-side apply records field managers and refuses conflicting applies":                      "kubeproof-rival applies data.shared, forced: want data.shared \"b\" managed by kubeproof-rival alone",
+	"a finalizer holds deletion until removed":                                                      "deleted while it carried finalizer kubeproof.io/hold (set when created): want it kept, marked for deletion, until the finalizer is removed, got it gone at once",
+	"containers of a pod share localhost and an emptyDir, after their init containers ran in order": "want container workload to list in emptyDir /shared init-1's marker (it saw nothing) and init-2's (it saw init-1's), got HTTP 404",
+	"probes: liveness restarts, readiness only unlists, startup holds both":                         "/probed: want its container restarted within 30s of its liveness probe failing (period 1s, threshold 1, grace 1s), got not Ready, container running (restarts 0)",
+	"a Job completes through its sidecar, which starts first and stops last":                        "want Complete within 2m0s, got Failed: BackoffLimitExceeded",
 }
 
-// apiContractsBroken puts a mutating admission policy in force that, like
-// a misbehaving webhook, drops finalizers, drops the resourceVersion of
-// updates and rewrites fields of kubeproof's ConfigMaps: each API check
-// must fail, saying what it saw.
-func apiContractsBroken(t *testing.T, c *kube.Client, kubeconfig string) {
+// contractsBroken puts mutating admission policies in force that, like a
+// misbehaving webhook, drop finalizers, drop the resourceVersion of
+// updates and rewrite fields of kubeproof's ConfigMaps, and rewrite its
+// pods (a volume mount, a liveness probe, a sidecar dropped): each of
+// those checks must fail, saying what it saw.
+func contractsBroken(t *testing.T, c *kube.Client, kubeconfig string) {
 	ctx := context.Background()
 	res, err := resources.New(c.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	manifest, err := os.ReadFile("testdata/break-api-policy.yaml")
+	manifest, err := os.ReadFile("testdata/break-policy.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,14 +360,14 @@ func apiContractsBroken(t *testing.T, c *kube.Client, kubeconfig string) {
 		t.Fatalf("policy kubeproof-e2e-break-api not in force within 30s: a dry-run ConfigMap still keeps its finalizer (%v)", last)
 	}
 	var names []string
-	for name := range apiChecks {
+	for name := range brokenChecks {
 		names = append(names, regexp.QuoteMeta(name))
 	}
-	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--label-filter", "area:control-plane", "--focus", strings.Join(names, "|"))
+	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--label-filter", "area:control-plane || area:pods", "--focus", strings.Join(names, "|"))
 	if code != 1 {
 		t.Errorf("want exit 1 (checks failed), got %d", code)
 	}
-	for name, reason := range apiChecks {
+	for name, reason := range brokenChecks {
 		ch := checkByName(run, name)
 		if ch == nil || ch.Verdict != results.Failed || !strings.Contains(ch.Reason, reason) {
 			t.Errorf("check %q: want failed with %q, got %+v", name, reason, ch)

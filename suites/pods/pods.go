@@ -1,0 +1,29 @@
+package pods
+
+import (
+	"github.com/onsi/ginkgo/v2"
+
+	"github.com/kubeproof/kubeproof/suites/contract"
+	"github.com/kubeproof/kubeproof/suites/framework"
+)
+
+// The checks of this area, one line each; their bodies live in
+// containers.go, probes.go and jobs.go.
+var _ = framework.Describe("pods", contract.AreaPods, func() {
+	f := framework.New("pods")
+
+	framework.Check("containers of a pod share localhost and an emptyDir, after their init containers ran in order",
+		"The init containers of a pod MUST each run to completion, in order, before its app containers start; the pod's containers MUST share one network namespace (one reaches another on localhost) and an emptyDir volume (each sees what the others wrote).",
+		contract.ProfileCore,
+		func(ctx ginkgo.SpecContext) { containersShare(ctx, f) })
+
+	framework.Check("probes: liveness restarts, readiness only unlists, startup holds both",
+		"A failing readiness probe MUST take the pod out of its Service's ready endpoints without restarting it; a failing liveness probe MUST restart the container within its period, threshold and grace period (measured), after which it serves again; while a startup probe has not succeeded, a failing liveness probe MUST NOT restart the container.",
+		contract.ProfileCore,
+		func(ctx ginkgo.SpecContext) { probesAct(ctx, f) })
+
+	framework.Check("a Job completes through its sidecar, which starts first and stops last",
+		"A Job of 2 completions whose pods have a sidecar (a restartable init container) MUST complete: in each pod the sidecar MUST be running before the app container starts (the app reaches it on localhost), and MUST be stopped after the app container exits, the pod ending Succeeded.",
+		contract.ProfileCore,
+		func(ctx ginkgo.SpecContext) { jobWithSidecar(ctx, f) })
+})
