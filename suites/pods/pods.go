@@ -8,7 +8,7 @@ import (
 )
 
 // The checks of this area, one line each; their bodies live in
-// containers.go, probes.go and jobs.go.
+// containers.go, probes.go, jobs.go and downward.go.
 var _ = framework.Describe("pods", contract.AreaPods, func() {
 	f := framework.New("pods")
 
@@ -26,4 +26,9 @@ var _ = framework.Describe("pods", contract.AreaPods, func() {
 		"A Job of 2 completions whose pods have a sidecar (a restartable init container) MUST complete: in each pod the sidecar MUST be running before the app container starts (the app reaches it on localhost), and MUST be stopped after the app container exits, the pod ending Succeeded.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { jobWithSidecar(ctx, f) })
+
+	framework.Check("the downward API gives a pod its own fields and resources",
+		"A pod MUST get, through downward API environment variables, its own name, namespace, node, IP, ServiceAccount, CPU request and memory limit, and through a downward API volume its labels and annotations, each as the API holds them for the pod.",
+		contract.ProfileCore,
+		func(ctx ginkgo.SpecContext) { downwardReaches(ctx, f) })
 })

@@ -311,6 +311,7 @@ var brokenChecks = map[string]string{
 	"containers of a pod share localhost and an emptyDir, after their init containers ran in order": "want container workload to list in emptyDir /shared init-1's marker (it saw nothing) and init-2's (it saw init-1's), got HTTP 404",
 	"probes: liveness restarts, readiness only unlists, startup holds both":                         "/probed: want its container restarted within 30s of its liveness probe failing (period 1s, threshold 1, grace 1s), got not Ready, container running (restarts 0)",
 	"a Job completes through its sidecar, which starts first and stops last":                        "want Complete within 2m0s, got Failed: BackoffLimitExceeded",
+	"the downward API gives a pod its own fields and resources":                                     `status.podIP (env DOWNWARD_POD_IP): want "`,
 }
 
 // contractsBroken puts mutating admission policies in force that, like a
