@@ -52,6 +52,9 @@ var coreGrants = []grant{
 	// "pod IPs are unique" reads every pod in the cluster.
 	rule("", "nodes", "list"),
 	rule("", "pods", "create", "delete", "deletecollection", "list", "watch", "patch"),
+	// Requests from the pods: one-shot ones through the workload's agent
+	// on a port-forward, streamed loads and other containers by exec.
+	rule("", "pods/portforward", "create"),
 	rule("", "pods/exec", "create"),
 	rule("", "pods/log", "get"),
 	// Diagnostics read a failed check's events; the image start watches the

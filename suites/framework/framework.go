@@ -28,6 +28,8 @@ type Framework struct {
 	// usedPeers: the spec asked for the shared pods (see Peers), whose
 	// namespace a failure then describes too.
 	usedPeers bool
+	// forwards reach the agents of the pods the spec sends requests from.
+	forwards forwards
 }
 
 // New declares a framework for the specs of a container: each spec gets a
@@ -39,6 +41,7 @@ func New(baseName string) *Framework {
 	ginkgo.BeforeEach(func(ctx ginkgo.SpecContext) {
 		f.Client = client()
 		f.usedPeers = false
+		ginkgo.DeferCleanup(f.forwards.closeAll)
 		// Permission refusals seen while the spec runs go in its results.
 		before, _ := kube.Refusals()
 		ginkgo.DeferCleanup(func() {

@@ -112,10 +112,11 @@ func (f *Framework) WaitPodReady(ctx context.Context, name string) *corev1.Pod {
 	return waitReady(ctx, WatchPods(ctx, f, ""), []string{name})[0]
 }
 
-// exec runs the workload binary in a pod and decodes its JSON answer.
+// exec runs the workload binary in a pod (see workload) and decodes its
+// JSON answer.
 func (f *Framework) exec(ctx context.Context, from *corev1.Pod, into any, args ...string) {
 	ginkgo.GinkgoHelper()
-	out, err := f.Client.Exec(ctx, from.Namespace, from.Name, "workload", append([]string{"/workload"}, args...)...)
+	out, err := f.workload(ctx, from, args...)
 	if err != nil {
 		// The error carries the command's stderr, lines and all.
 		Failf("%s (node %s)", oneLine(err.Error()), nodeOf(from))
@@ -150,7 +151,7 @@ func (f *Framework) HTTPBatch(ctx context.Context, from *corev1.Pod, url string,
 func (f *Framework) HTTPBatchWithin(ctx context.Context, from *corev1.Pod, url string, n int, timeout time.Duration) (wire.Interval, error) {
 	// The duration is a ceiling: the load ends after its n-th request.
 	d := time.Duration(n)*time.Second/BatchRate + time.Second
-	out, err := f.Client.Exec(ctx, from.Namespace, from.Name, "workload", "/workload", "load",
+	out, err := f.workload(ctx, from, "load",
 		"--url", url, "--rate", strconv.Itoa(BatchRate), "--count", strconv.Itoa(n),
 		"--duration", d.String(), "--interval", d.String(), "--timeout", timeout.String())
 	if err != nil {
