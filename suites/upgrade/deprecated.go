@@ -23,7 +23,8 @@ const deprecatedMetric = "apiserver_requested_deprecated_apis"
 
 func noRemovedAPIInUse(ctx context.Context, f *framework.Framework) {
 	to := target()
-	raw, err := f.Client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	// The text format, whatever the typed clients accept (protobuf).
+	raw, err := f.Client.CoreV1().RESTClient().Get().AbsPath("/metrics").SetHeader("Accept", "text/plain").DoRaw(ctx)
 	if err != nil {
 		framework.Failf("read the API server's /metrics: %v", err)
 	}
