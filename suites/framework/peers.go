@@ -99,6 +99,9 @@ func startPeers(ctx context.Context, f *Framework) *Peers {
 	return p
 }
 
+// clientCPU is the CPU request of the peers' clients.
+const clientCPU = "100m"
+
 func createPeers(ctx context.Context, f *Framework) (*Peers, error) {
 	nodes, err := f.schedulableNodes(ctx)
 	if err != nil {
@@ -121,7 +124,10 @@ func createPeers(ctx context.Context, f *Framework) (*Peers, error) {
 		server := fmt.Sprintf("server-%d", i)
 		for _, s := range []Server{
 			{Name: server, Node: n.Name, Hostname: server, Subdomain: PeerSubdomain, Labels: map[string]string{"app": PeerServerApp, LabelPeer: server}},
-			{Name: fmt.Sprintf("client-%d", i), Node: n.Name},
+			// The client paces the checks' loads (80 requests/s, judged
+			// per 250 ms): with the servers' 5m it could be starved for an
+			// interval on a busy node and send nothing in it.
+			{Name: fmt.Sprintf("client-%d", i), Node: n.Name, CPU: clientCPU},
 		} {
 			pod := ServerPod(s)
 			for k, v := range RunLabels() {
