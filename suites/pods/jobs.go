@@ -166,3 +166,101 @@ func describeJobPods(pods []*corev1.Pod) string {
 }
 
 func clock(t metav1.Time) string { return t.UTC().Format("15:04:05") }
+
+// retryJobs are the Jobs of the retry check: what each pod's container
+// does, its restart policy and backoffLimit, and how it must end.
+var retryJobs = []struct {
+	name    string
+	policy  corev1.RestartPolicy
+	limit   int32
+	failing bool // fails every time; else fails once and then succeeds
+	want    string
+}{
+	{"fail-once", corev1.RestartPolicyOnFailure, 1, false, string(batchv1.JobComplete)},
+	{"restarted", corev1.RestartPolicyOnFailure, 0, true, "Failed: " + batchv1.JobReasonBackoffLimitExceeded},
+	{"never", corev1.RestartPolicyNever, 0, true, "Failed: " + batchv1.JobReasonBackoffLimitExceeded},
+}
+
+// jobsRetry runs the three retryJobs at once: a container that fails
+// once is restarted in place (OnFailure) and its Job completes within
+// backoffLimit 1; with backoffLimit 0 a failing container's restart
+// (OnFailure) or its failed pod (Never) fails the Job, and Never makes no
+// second pod.
+func jobsRetry(ctx context.Context, f *framework.Framework) {
+	base := framework.ServerPod(framework.Server{Name: "retry"})
+	app := &base.Spec.Containers[0]
+	app.VolumeMounts = append(app.VolumeMounts, corev1.VolumeMount{Name: "scratch", MountPath: "/scratch"})
+	for _, j := range retryJobs {
+		spec := *base.Spec.DeepCopy()
+		// Refused on a port nothing listens on: exit 1 at once.
+		c := helper(app, "app", "get", "--fail", "--timeout=1s", "http://localhost:1/")
+		if !j.failing {
+			c = helper(app, "app", "fail-once", "--dir=/scratch")
+		}
+		c.TerminationMessagePolicy = corev1.TerminationMessageFallbackToLogsOnError
+		spec.Containers = []corev1.Container{c}
+		spec.Volumes = []corev1.Volume{{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+		spec.RestartPolicy = j.policy
+		framework.Create(ctx, f, f.Client.BatchV1().Jobs(f.Namespace), &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Name: j.name},
+			Spec: batchv1.JobSpec{
+				BackoffLimit: ptr.To(j.limit),
+				Template:     corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: framework.RunLabels()}, Spec: spec},
+			},
+		})
+	}
+	start := time.Now()
+	jobs := framework.Follow(ctx, "Jobs of namespace "+f.Namespace, f.Client.BatchV1().Jobs(f.Namespace), metav1.ListOptions{},
+		func(l *batchv1.JobList) []*batchv1.Job { return framework.Ptrs(l.Items) })
+	pods := framework.WatchPods(ctx, f, batchv1.JobNameLabel)
+	ends := map[string]time.Time{}
+	_, err := jobs.Until(ctx, jobTimeout, func(at time.Time) bool {
+		for _, j := range retryJobs {
+			if _, ok := ends[j.name]; !ok && finished(jobs.Get(j.name)) != "" {
+				ends[j.name] = at
+			}
+		}
+		return len(ends) == len(retryJobs)
+	})
+	for _, j := range retryJobs {
+		end := finished(jobs.Get(j.name))
+		if err != nil || !strings.HasPrefix(end, j.want) {
+			framework.Failf("Job %s/%s (restartPolicy %s, backoffLimit %d, container %s): want %s within %s, got %s; pods: %s%s",
+				f.Namespace, j.name, j.policy, j.limit, does(j.failing), j.want, jobTimeout, orRunning(end), describeJobPods(jobPods(pods, j.name)), errSuffix(err))
+		}
+		framework.Measure(fmt.Sprintf("Job %s %s", j.name, strings.ToLower(strings.SplitN(j.want, ":", 2)[0])), ends[j.name].Sub(start).Seconds(), "s")
+	}
+	// The Jobs' pods, as they ended: the restarts are the kubelet's.
+	mine := jobPods(pods, "fail-once")
+	if len(mine) != 1 || len(mine[0].Status.ContainerStatuses) == 0 || mine[0].Status.ContainerStatuses[0].RestartCount != 1 {
+		framework.Failf("Job %s/fail-once complete (restartPolicy OnFailure): want one pod whose container was restarted in place once, got %s", f.Namespace, describeJobPods(mine))
+	}
+	if never := jobPods(pods, "never"); len(never) != 1 {
+		framework.Failf("Job %s/never failed (restartPolicy Never, backoffLimit 0): want its one pod and no second, got %d: %s", f.Namespace, len(never), describeJobPods(never))
+	}
+}
+
+func does(failing bool) string {
+	if failing {
+		return "always fails"
+	}
+	return "fails once, then succeeds"
+}
+
+func errSuffix(err error) string {
+	if err == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (%v)", err)
+}
+
+// jobPods are the pods of one Job, as last seen.
+func jobPods(pods *framework.Tracker[*corev1.Pod], job string) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, p := range pods.Objects() {
+		if p.Labels[batchv1.JobNameLabel] == job {
+			out = append(out, p)
+		}
+	}
+	return out
+}

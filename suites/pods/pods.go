@@ -8,7 +8,7 @@ import (
 )
 
 // The checks of this area, one line each; their bodies live in
-// containers.go, probes.go, jobs.go and downward.go.
+// containers.go, probes.go, jobs.go, termination.go and downward.go.
 var _ = framework.Describe("pods", contract.AreaPods, func() {
 	f := framework.New("pods")
 
@@ -26,6 +26,16 @@ var _ = framework.Describe("pods", contract.AreaPods, func() {
 		"A Job of 2 completions whose pods have a sidecar (a restartable init container) MUST complete: in each pod the sidecar MUST be running before the app container starts (the app reaches it on localhost), and MUST be stopped after the app container exits, the pod ending Succeeded.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { jobWithSidecar(ctx, f) })
+
+	framework.Check("a Job's retries count against its backoffLimit",
+		"A Job's container that fails once and then succeeds MUST be restarted in place (restartPolicy OnFailure) and its Job (backoffLimit 1) MUST complete with that one pod; with backoffLimit 0 a Job whose container always fails MUST be marked Failed (BackoffLimitExceeded) after the container's first restart (OnFailure) or its first failed pod (Never), and with Never no second pod MUST be made.",
+		contract.ProfileCore,
+		func(ctx ginkgo.SpecContext) { jobsRetry(ctx, f) })
+
+	framework.Check("a deleted pod's preStop hook runs before SIGTERM, and its grace period bounds the stop",
+		"When a pod is deleted, its container's preStop hook MUST be called before the container gets SIGTERM, and a container that exits on SIGTERM MUST then stop (exit 0; measured); a container that ignores SIGTERM MUST be killed (exit 137) when its terminationGracePeriodSeconds (2 s) is over, not sooner (measured).",
+		contract.ProfileCore,
+		func(ctx ginkgo.SpecContext) { terminatesGracefully(ctx, f) })
 
 	framework.Check("the downward API gives a pod its own fields and resources",
 		"A pod MUST get, through downward API environment variables, its own name, namespace, node, IP, ServiceAccount, CPU request and memory limit, and through a downward API volume its labels and annotations, each as the API holds them for the pod.",

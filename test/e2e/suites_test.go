@@ -312,12 +312,15 @@ var brokenChecks = map[string]string{
 	"probes: liveness restarts, readiness only unlists, startup holds both":                         "/probed: want its container restarted within 30s of its liveness probe failing (period 1s, threshold 1, grace 1s), got not Ready, container running (restarts 0)",
 	"a Job completes through its sidecar, which starts first and stops last":                        "want Complete within 2m0s, got Failed: BackoffLimitExceeded",
 	"the downward API gives a pod its own fields and resources":                                     `status.podIP (env DOWNWARD_POD_IP): want "`,
+	"a deleted pod's preStop hook runs before SIGTERM, and its grace period bounds the stop":        "want its preStop hook (GET /prestop) called before SIGTERM, got no preStop call",
+	"a Job's retries count against its backoffLimit":                                                "container fails once, then succeeds): want Complete within 2m0s, got Failed: BackoffLimitExceeded",
 }
 
 // contractsBroken puts mutating admission policies in force that, like a
 // misbehaving webhook, drop finalizers, drop the resourceVersion of
 // updates and rewrite fields of kubeproof's ConfigMaps, and rewrite its
-// pods (a volume mount, a liveness probe, a sidecar dropped): each of
+// pods (a volume mount, a liveness probe, a sidecar, a preStop hook
+// dropped, a Job's container made to fail every time): each of
 // those checks must fail, saying what it saw.
 func contractsBroken(t *testing.T, c *kube.Client, kubeconfig string) {
 	ctx := context.Background()
