@@ -176,14 +176,17 @@ var retryJobs = []struct {
 	failing bool // fails every time; else fails once and then succeeds
 	want    string
 }{
-	{"fail-once", corev1.RestartPolicyOnFailure, 1, false, string(batchv1.JobComplete)},
+	// With OnFailure the controller fails a Job once its containers'
+	// restarts reach backoffLimit (exceed it when the limit is 0): one
+	// restart needs a limit of 2.
+	{"fail-once", corev1.RestartPolicyOnFailure, 2, false, string(batchv1.JobComplete)},
 	{"restarted", corev1.RestartPolicyOnFailure, 0, true, "Failed: " + batchv1.JobReasonBackoffLimitExceeded},
 	{"never", corev1.RestartPolicyNever, 0, true, "Failed: " + batchv1.JobReasonBackoffLimitExceeded},
 }
 
 // jobsRetry runs the three retryJobs at once: a container that fails
 // once is restarted in place (OnFailure) and its Job completes within
-// backoffLimit 1; with backoffLimit 0 a failing container's restart
+// backoffLimit 2; with backoffLimit 0 a failing container's restart
 // (OnFailure) or its failed pod (Never) fails the Job, and Never makes no
 // second pod.
 func jobsRetry(ctx context.Context, f *framework.Framework) {
@@ -225,15 +228,21 @@ func jobsRetry(ctx context.Context, f *framework.Framework) {
 	for _, j := range retryJobs {
 		end := finished(jobs.Get(j.name))
 		if err != nil || !strings.HasPrefix(end, j.want) {
+			// Its pods' last statuses may come after the Job's.
+			_, _ = pods.Until(ctx, framework.ProgramTimeout, func(time.Time) bool { return ended(jobPods(pods, j.name)) })
 			framework.Failf("Job %s/%s (restartPolicy %s, backoffLimit %d, container %s): want %s within %s, got %s; pods: %s%s",
 				f.Namespace, j.name, j.policy, j.limit, does(j.failing), j.want, jobTimeout, orRunning(end), describeJobPods(jobPods(pods, j.name)), errSuffix(err))
 		}
 		framework.Measure(fmt.Sprintf("Job %s %s", j.name, strings.ToLower(strings.SplitN(j.want, ":", 2)[0])), ends[j.name].Sub(start).Seconds(), "s")
 	}
-	// The Jobs' pods, as they ended: the restarts are the kubelet's.
-	mine := jobPods(pods, "fail-once")
-	if len(mine) != 1 || len(mine[0].Status.ContainerStatuses) == 0 || mine[0].Status.ContainerStatuses[0].RestartCount != 1 {
-		framework.Failf("Job %s/fail-once complete (restartPolicy OnFailure): want one pod whose container was restarted in place once, got %s", f.Namespace, describeJobPods(mine))
+	// The Jobs' pods as they ended (their last statuses may come just
+	// after the Jobs'): the restart is the kubelet's, in place.
+	restartedOnce := func() bool {
+		mine := jobPods(pods, "fail-once")
+		return len(mine) == 1 && mine[0].Status.Phase == corev1.PodSucceeded && restarts(mine[0]) == 1
+	}
+	if _, err := pods.Until(ctx, framework.ProgramTimeout, func(time.Time) bool { return restartedOnce() }); err != nil {
+		framework.Failf("Job %s/fail-once complete (restartPolicy OnFailure): want one pod, Succeeded, whose container was restarted in place once, got %s (%v)", f.Namespace, describeJobPods(jobPods(pods, "fail-once")), err)
 	}
 	if never := jobPods(pods, "never"); len(never) != 1 {
 		framework.Failf("Job %s/never failed (restartPolicy Never, backoffLimit 0): want its one pod and no second, got %d: %s", f.Namespace, len(never), describeJobPods(never))

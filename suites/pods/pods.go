@@ -28,7 +28,7 @@ var _ = framework.Describe("pods", contract.AreaPods, func() {
 		func(ctx ginkgo.SpecContext) { jobWithSidecar(ctx, f) })
 
 	framework.Check("a Job's retries count against its backoffLimit",
-		"A Job's container that fails once and then succeeds MUST be restarted in place (restartPolicy OnFailure) and its Job (backoffLimit 1) MUST complete with that one pod; with backoffLimit 0 a Job whose container always fails MUST be marked Failed (BackoffLimitExceeded) after the container's first restart (OnFailure) or its first failed pod (Never), and with Never no second pod MUST be made.",
+		"A Job's container that fails once and then succeeds MUST be restarted in place (restartPolicy OnFailure) and its Job (backoffLimit 2) MUST complete with that one pod; with backoffLimit 0 a Job whose container always fails MUST be marked Failed (BackoffLimitExceeded) after the container's first restart (OnFailure) or its first failed pod (Never), and with Never no second pod MUST be made.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { jobsRetry(ctx, f) })
 
