@@ -8,7 +8,7 @@ import (
 )
 
 // The checks of this area, one line each; their bodies live in
-// containers.go, probes.go, jobs.go, termination.go and downward.go.
+// containers.go, probes.go, jobs.go, termination.go, downward.go and resources.go.
 var _ = framework.Describe("pods", contract.AreaPods, func() {
 	f := framework.New("pods")
 
@@ -41,4 +41,9 @@ var _ = framework.Describe("pods", contract.AreaPods, func() {
 		"A pod MUST get, through downward API environment variables, its own name, namespace, node, IP, ServiceAccount, CPU request and memory limit, and through a downward API volume its labels and annotations, each as the API holds them for the pod.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { downwardReaches(ctx, f) })
+
+	framework.Check("a container's resources reach its cgroup, and its memory limit OOM-kills",
+		"A container's CPU request, CPU limit and memory limit MUST be in its own cgroup as the kubelet applies them (CPU shares, or the cgroup v2 weight made of them; a CFS quota of limit × period; the memory limit in bytes), read from inside the container; a container that allocates past its memory limit MUST be killed by the kernel's OOM killer (reason OOMKilled, exit 137) part way (measured: how much it had allocated).",
+		contract.ProfileCore,
+		func(ctx ginkgo.SpecContext) { resourcesEnforced(ctx, f) })
 })

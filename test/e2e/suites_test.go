@@ -314,13 +314,14 @@ var brokenChecks = map[string]string{
 	"the downward API gives a pod its own fields and resources":                                     `status.podIP (env DOWNWARD_POD_IP): want "`,
 	"a deleted pod's preStop hook runs before SIGTERM, and its grace period bounds the stop":        "want its preStop hook (GET /prestop) called before SIGTERM, got no preStop call",
 	"a Job's retries count against its backoffLimit":                                                "container fails once, then succeeds): want Complete within 2m0s, got Failed: BackoffLimitExceeded",
+	"a container's resources reach its cgroup, and its memory limit OOM-kills":                      "allocating 256 MiB: want its container OOM-killed (reason OOMKilled, exit 137) part way, got terminated: Completed (exit 0) after allocating 256 MiB (resources in its spec: requests memory 48Mi, limits none)",
 }
 
 // contractsBroken puts mutating admission policies in force that, like a
 // misbehaving webhook, drop finalizers, drop the resourceVersion of
 // updates and rewrite fields of kubeproof's ConfigMaps, and rewrite its
 // pods (a volume mount, a liveness probe, a sidecar, a preStop hook
-// dropped, a Job's container made to fail every time): each of
+// dropped, a Job's container made to fail every time, a memory limit dropped): each of
 // those checks must fail, saying what it saw.
 func contractsBroken(t *testing.T, c *kube.Client, kubeconfig string) {
 	ctx := context.Background()
