@@ -101,6 +101,12 @@ var disruptiveGrants = []grant{
 	rule("", "namespaces", "get"),
 }
 
+// certificationGrants: what the checks only the certification profile
+// runs add: a Secret of the run's own, mounted in a pod and updated.
+var certificationGrants = []grant{
+	rule("", "secrets", "create", "update", "delete"),
+}
+
 // preUpgradeGrants: what the pre-upgrade checks add: every
 // PodDisruptionBudget, the DaemonSets that kubectl's drain filters
 // confirm own a pod (they read pods and nodes with the core grants), and
@@ -128,6 +134,9 @@ func grantsFor(profile string, disruptive bool, pullSecret string) []grant {
 	g := slices.Clone(coreGrants)
 	if disruptive {
 		g = append(g, disruptiveGrants...)
+	}
+	if profile == "certification" {
+		g = append(g, certificationGrants...)
 	}
 	if profile == "pre-upgrade" {
 		g = append(g, preUpgradeGrants...)

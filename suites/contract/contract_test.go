@@ -48,10 +48,10 @@ func TestFilter(t *testing.T) {
 		leftOut       int
 	}{
 		{"quick", "", false, "profile:quick", 1},
-		{"core", "area:dns", false, "!disruptive && !profile:pre-upgrade && (area:dns)", 3},
+		{"core", "area:dns", false, "!disruptive && !profile:pre-upgrade && !profile:certification && (area:dns)", 4},
 		{"certification", "", false, "!profile:pre-upgrade && !disruptive", 2},
 		{"certification", "", true, "!profile:pre-upgrade", 1},
-		{"pre-upgrade", "area:upgrade", false, "!disruptive && (area:upgrade)", 2},
+		{"pre-upgrade", "area:upgrade", false, "!disruptive && !profile:certification && (area:upgrade)", 3},
 	} {
 		got, left := Filter(c.profile, c.user, c.consent)
 		if got != c.want || len(left) != c.leftOut {

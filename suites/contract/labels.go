@@ -30,8 +30,10 @@ const (
 	// AreaPods checks the pod model itself: containers, probes, Jobs.
 	AreaPods Label = "area:pods"
 
-	ProfileQuick         Label = "profile:quick"
-	ProfileCore          Label = "profile:core"
+	ProfileQuick Label = "profile:quick"
+	ProfileCore  Label = "profile:core"
+	// ProfileCertification marks the checks only the certification
+	// profile runs: they wait out a cluster's own periodic timers.
 	ProfileCertification Label = "profile:certification"
 	// ProfilePreUpgrade checks need a target version: no other profile
 	// selects them.

@@ -7,7 +7,7 @@ import (
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
-// The checks of this area, one line each; their bodies live in claims.go.
+// The checks of this area, one line each; their bodies live in claims.go and configs.go.
 var _ = framework.Describe("storage", contract.AreaStorage, func() {
 	f := framework.New("storage")
 
@@ -25,4 +25,12 @@ var _ = framework.Describe("storage", contract.AreaStorage, func() {
 		"When a bound claim of the default class is deleted, its volume MUST be deleted within 2m (reclaimPolicy Delete); a class that retains volumes is not checked, since checking would leave a volume behind.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { volumeReclaimed(ctx, f) })
+
+	framework.Check("an updated ConfigMap or Secret reaches its volume, not a subPath mount",
+		"When a ConfigMap and a Secret mounted as volumes are updated, the files in the pod MUST show the new data within 2m (the kubelet's sync period, 1m by default, its jitter of up to half and 30s; measured, each, for an update made once the pod's start is over: about one sync period), while the ConfigMap's key mounted through a subPath MUST keep the data the container started with. Certification profile only: it waits out the kubelet's sync period.",
+		contract.ProfileCertification,
+		// Outside the core profile that make bench times: its usual length
+		// (a kubelet sync period and the pod's start), for longest first.
+		ginkgo.SpecPriority(70),
+		func(ctx ginkgo.SpecContext) { configsPropagate(ctx, f) })
 })

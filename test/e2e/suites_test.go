@@ -300,8 +300,8 @@ func TestCrossNodeFailsWithoutRoute(t *testing.T) {
 	t.Run("a mutating policy breaks the API's and the pods' contracts", func(t *testing.T) { contractsBroken(t, c, kubeconfig) })
 }
 
-// brokenChecks are the control-plane checks of the API's contracts and
-// the pods checks, each with what its reason must say when
+// brokenChecks are the control-plane checks of the API's contracts, the
+// pods checks and the ConfigMap volumes' check, each with what its reason must say when
 // testdata/break-policy.yaml is in force.
 var brokenChecks = map[string]string{
 	"a watch sees every change once, in order, and resumes after a cut":                             "MODIFIED burst-03 (step tampered), want MODIFIED burst-03 (step update)",
@@ -314,6 +314,7 @@ var brokenChecks = map[string]string{
 	"the downward API gives a pod its own fields and resources":                                     `status.podIP (env DOWNWARD_POD_IP): want "`,
 	"a deleted pod's preStop hook runs before SIGTERM, and its grace period bounds the stop":        "want its preStop hook (GET /prestop) called before SIGTERM, got no preStop call",
 	"a Job's retries count against its backoffLimit":                                                "container fails once, then succeeds): want Complete within 2m0s, got Failed: BackoffLimitExceeded",
+	"an updated ConfigMap or Secret reaches its volume, not a subPath mount":                        `want ConfigMap settings and Secret credentials, both updated from "v1" to "v2", to read "v2" in their volumes /config and /secret within 2m0s (the kubelet's default sync period of 1m, its jitter and 30s), got /config/value "v1", /secret/value "v2", /pinned/value "v1" (the API stored ConfigMap settings "v1", Secret credentials "v2")`,
 	"a container's resources reach its cgroup, and its memory limit OOM-kills":                      "allocating 256 MiB: want its container OOM-killed (reason OOMKilled, exit 137) part way, got terminated: Completed (exit 0) after allocating 256 MiB (resources in its spec: requests memory 48Mi, limits none)",
 }
 
@@ -368,7 +369,8 @@ func contractsBroken(t *testing.T, c *kube.Client, kubeconfig string) {
 	for name := range brokenChecks {
 		names = append(names, regexp.QuoteMeta(name))
 	}
-	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--label-filter", "area:control-plane || area:pods", "--focus", strings.Join(names, "|"))
+	// Certification: the ConfigMap check is in no other profile.
+	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--profile", "certification", "--label-filter", "area:control-plane || area:pods || area:storage", "--focus", strings.Join(names, "|"))
 	if code != 1 {
 		t.Errorf("want exit 1 (checks failed), got %d", code)
 	}
