@@ -7,10 +7,15 @@ import (
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
-// The checks of this area, one line each; their bodies live in leases.go,
-// gc.go, watch.go and api.go.
+// The checks of this area, one line each; their bodies live in health.go,
+// leases.go, gc.go, watch.go and api.go.
 var _ = framework.Describe("control plane", contract.AreaControlPlane, func() {
 	f := framework.New("control-plane")
+
+	framework.Check("the API server passes every individual check of /livez and /readyz",
+		"The API server that answers MUST list, on /livez?verbose and /readyz?verbose, every individual check (etcd, informers, post-start hooks, shutdown, ...) passing and answer HTTP 200 (measured: how many checks each lists); where the cluster refuses this identity those endpoints, it is not checked, saying so.",
+		contract.ProfileCore,
+		func(ctx ginkgo.SpecContext) { apiServerHealthy(ctx, f) })
 
 	framework.Check("kube-scheduler and kube-controller-manager renew their leader Leases",
 		"The leader Leases kube-system/kube-scheduler and kube-system/kube-controller-manager MUST each have a holder and MUST be renewed within their leaseDurationSeconds, watched until renewed twice; a control plane that publishes neither is not checked, saying so.",

@@ -298,6 +298,36 @@ func TestCrossNodeFailsWithoutRoute(t *testing.T) {
 		t.Errorf("same-node check: want passed, got %+v", same)
 	}
 	t.Run("a mutating policy breaks the API's and the pods' contracts", func(t *testing.T) { contractsBroken(t, c, kubeconfig) })
+	// Last: the API server goes away 90 s later (the kubelet restarts it).
+	t.Run("the API server shutting down fails the health check", func(t *testing.T) { apiServerShuttingDown(t, c, kubeconfig, "kubeproof-e2e-noroute-control-plane") })
+}
+
+// apiServerShuttingDown tells the API server to stop: with the cluster's
+// --shutdown-delay-duration of 90s it keeps serving while /readyz fails
+// its "shutdown" check, which the health check must name.
+func apiServerShuttingDown(t *testing.T, c *kube.Client, kubeconfig, controlPlane string) {
+	if b, err := exec.Command("docker", "exec", controlPlane, "pkill", "-TERM", "-f", "^kube-apiserver ").CombinedOutput(); err != nil {
+		t.Fatalf("stop kube-apiserver: %v %s", err, b)
+	}
+	var last string
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
+		body, _ := c.CoreV1().RESTClient().Get().AbsPath("/readyz").Param("verbose", "").Do(ctx).Raw()
+		last = string(body)
+		return strings.Contains(last, "[-]shutdown"), nil
+	})
+	if err != nil {
+		t.Fatalf("kube-apiserver told to stop: want /readyz to fail its shutdown check within 20s, got %q", last)
+	}
+	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--label-filter", "area:control-plane", "--focus", "/livez and /readyz")
+	if code != 1 {
+		t.Errorf("want exit 1 (check failed), got %d", code)
+	}
+	const want = "/readyz (HTTP 500): [-]shutdown failed: reason withheld"
+	ch := findPrefix(run, "the API server passes every individual check")
+	if ch == nil || ch.Verdict != results.Failed || !strings.Contains(ch.Reason, want) {
+		t.Fatalf("health check: want failed with %q, got %+v", want, ch)
+	}
+	t.Logf("%s: %s", ch.Name, ch.Reason)
 }
 
 // brokenChecks are the control-plane checks of the API's contracts, the
