@@ -75,7 +75,9 @@ var coreGrants = []grant{
 	// The storage checks: the default class, a claim, its volume followed
 	// until it is deleted with the claim.
 	rule("storage.k8s.io", "storageclasses", "list"),
-	rule("", "persistentvolumeclaims", "create", "delete", "list", "watch"),
+	rule("", "persistentvolumeclaims", "create", "delete", "get", "list", "watch"),
+	// A StatefulSet whose pod keeps its claim's data.
+	rule("apps", "statefulsets", "create", "delete"),
 	rule("", "persistentvolumes", "list", "watch"),
 	// One run per cluster: the Lease kube-system/kubeproof-run.
 	in(clusterlock.Namespace, rule("coordination.k8s.io", "leases", "create")),

@@ -51,6 +51,9 @@ const (
 	// the check is reported not checked, saying so.
 	NeedsHostNetwork Label = "needs:host-network"
 	NeedsPrivileged  Label = "needs:privileged"
+	// NeedsRoot marks checks with a container that runs as root (an init
+	// container that gives a volume to the workload's user).
+	NeedsRoot Label = "needs:root"
 
 	ChaosNodeStop    Label = "chaos:node-stop"
 	ChaosNodePause   Label = "chaos:node-pause"
@@ -66,7 +69,7 @@ const (
 var Labels = sorted(
 	AreaNodes, AreaNetworking, AreaServices, AreaDNS, AreaWorkloads, AreaResilience, AreaUpgrade, AreaControlPlane, AreaStorage, AreaPods,
 	ProfileQuick, ProfileCore, ProfileCertification, ProfilePreUpgrade,
-	Disruptive, CrossNode, NeedsHostNetwork, NeedsPrivileged,
+	Disruptive, CrossNode, NeedsHostNetwork, NeedsPrivileged, NeedsRoot,
 	ChaosNodeStop, ChaosNodePause, ChaosKubeletStop, ChaosKubeletFreeze, ChaosPartition, ChaosDrain, ChaosPodKill,
 )
 

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubeproof/kubeproof/fixtures/meta"
+	"github.com/kubeproof/kubeproof/fixtures/wire"
 	"github.com/kubeproof/kubeproof/internal/kube"
 )
 
@@ -79,4 +80,19 @@ func (f *Framework) workload(ctx context.Context, from *corev1.Pod, args ...stri
 		return "", fmt.Errorf("workload %s in %s (its agent answered %d): %s", strings.Join(args, " "), DescribePod(from), status, strings.TrimSpace(string(body)))
 	}
 	return string(body), nil
+}
+
+// Exit makes a pod's workload exit at once with code (GET /exit on its
+// HTTP port, through the pod's port-forward, not its agent: the agent
+// dies with the process). The request gets no answer; the kubelet's
+// restart of the container is the evidence a caller waits for.
+func (f *Framework) Exit(ctx context.Context, p *corev1.Pod, code int) {
+	ginkgo.GinkgoHelper()
+	fw, err := f.forwards.to(f.Client, p)
+	if err != nil {
+		Failf("make %s exit: %v", DescribePod(p), err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, RequestTimeout)
+	defer cancel()
+	_, _, _ = fw.Get(ctx, wire.HTTPPort, fmt.Sprintf("/exit?code=%d", code))
 }

@@ -298,7 +298,7 @@ func InternalIP(n *corev1.Node) string {
 // needsMore: the spec's pods need more than Pod Security "restricted"
 // allows (a needs:* label), so its namespace does not enforce it.
 func needsMore(labels []string) bool {
-	return slices.Contains(labels, string(contract.NeedsHostNetwork)) || slices.Contains(labels, string(contract.NeedsPrivileged))
+	return slices.Contains(labels, string(contract.NeedsHostNetwork)) || slices.Contains(labels, string(contract.NeedsPrivileged)) || slices.Contains(labels, string(contract.NeedsRoot))
 }
 
 // StartPrivilegedServers is StartServers for pods that need more than Pod

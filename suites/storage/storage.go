@@ -7,7 +7,8 @@ import (
 	"github.com/kubeproof/kubeproof/suites/framework"
 )
 
-// The checks of this area, one line each; their bodies live in claims.go and configs.go.
+// The checks of this area, one line each; their bodies live in claims.go,
+// statefulset.go and configs.go.
 var _ = framework.Describe("storage", contract.AreaStorage, func() {
 	f := framework.New("storage")
 
@@ -25,6 +26,11 @@ var _ = framework.Describe("storage", contract.AreaStorage, func() {
 		"When a bound claim of the default class is deleted, its volume MUST be deleted within 2m (reclaimPolicy Delete); a class that retains volumes is not checked, since checking would leave a volume behind.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { volumeReclaimed(ctx, f) })
+
+	framework.Check("a StatefulSet's pod keeps its claim and data through a restart and its deletion",
+		"Data a StatefulSet's pod writes to its claim (from a template, of the default class) MUST still be there after its container restarts in place and after the pod is deleted and made again by the StatefulSet with the same claim (same object), on the same node (measured: each time to Ready); where the cluster refuses the root init container that gives the volume to the workload's user, it is not checked, saying so.",
+		contract.ProfileCore, contract.NeedsRoot,
+		func(ctx ginkgo.SpecContext) { statefulPodKeepsData(ctx, f) })
 
 	framework.Check("an updated ConfigMap or Secret reaches its volume, not a subPath mount",
 		"When a ConfigMap and a Secret mounted as volumes are updated, the files in the pod MUST show the new data within 2m (the kubelet's sync period, 1m by default, its jitter of up to half and 30s; measured, each, for an update made once the pod's start is over: about one sync period), while the ConfigMap's key mounted through a subPath MUST keep the data the container started with. Certification profile only: it waits out the kubelet's sync period.",

@@ -345,6 +345,7 @@ var brokenChecks = map[string]string{
 	"a deleted pod's preStop hook runs before SIGTERM, and its grace period bounds the stop":        "want its preStop hook (GET /prestop) called before SIGTERM, got no preStop call",
 	"a Job's retries count against its backoffLimit":                                                "container fails once, then succeeds): want Complete within 2m0s, got Failed: BackoffLimitExceeded",
 	"an updated ConfigMap or Secret reaches its volume, not a subPath mount":                        `want ConfigMap settings and Secret credentials, both updated from "v1" to "v2", to read "v2" in their volumes /config and /secret within 2m0s (the kubelet's default sync period of 1m, its jitter and 30s), got /config/value "v1", /secret/value "v2", /pinned/value "v1" (the API stored ConfigMap settings "v1", Secret credentials "v2")`,
+	"a StatefulSet's pod keeps its claim and data through a restart and its deletion":               "with claim data-db-0: want the token the first pod wrote to /data, ",
 	"a container's resources reach its cgroup, and its memory limit OOM-kills":                      "allocating 256 MiB: want its container OOM-killed (reason OOMKilled, exit 137) part way, got terminated: Completed (exit 0) after allocating 256 MiB (resources in its spec: requests memory 48Mi, limits none)",
 }
 

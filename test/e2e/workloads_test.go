@@ -87,11 +87,11 @@ func withoutDefaultStorageClass(t *testing.T, c *kube.Client, kubeconfig string)
 			t.Errorf("storage check %q: want not checked, the cluster having no default StorageClass, got %s: %s", ch.Name, ch.Verdict, ch.Reason)
 		}
 	}
-	if storage != 4 {
-		t.Errorf("want the 4 storage checks in the results, got %d", storage)
+	if storage != 5 {
+		t.Errorf("want the 5 storage checks in the results, got %d", storage)
 	}
-	if o := run.Outcome(); !strings.Contains(o.Why, "3 not checked") {
-		t.Errorf("verdict: want it to say the 3 storage checks were not checked, got %s (%s)", o.Word, o.Why)
+	if o := run.Outcome(); !strings.Contains(o.Why, "4 not checked") {
+		t.Errorf("verdict: want it to say the 4 storage checks of claims were not checked, got %s (%s)", o.Word, o.Why)
 	}
 }
 
