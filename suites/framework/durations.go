@@ -25,6 +25,7 @@ var typicalSeconds = map[string]int{
 	"headless Service resolves to exactly the ready pod IPs":                                        4,
 	"a crashed container restarts in place and rejoins its Service":                                 4,
 	"a rollout that cannot progress reports ProgressDeadlineExceeded while old pods serve":          4,
+	"a StatefulSet's pod keeps its claim and data through a restart and its deletion":               10,
 	"a container's resources reach its cgroup, and its memory limit OOM-kills":                      2,
 	"the downward API gives a pod its own fields and resources":                                     3,
 	"node-to-pod and pod-to-node":                                                                   2,
