@@ -311,8 +311,8 @@ func apiServerShuttingDown(t *testing.T, c *kube.Client, kubeconfig, controlPlan
 	}
 	var last string
 	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
-		body, _ := c.CoreV1().RESTClient().Get().AbsPath("/readyz").Param("verbose", "").Do(ctx).Raw()
-		last = string(body)
+		_, body, err := c.GetPath(ctx, "/readyz", map[string]string{"verbose": ""})
+		last = fmt.Sprintf("%s (%v)", body, err)
 		return strings.Contains(last, "[-]shutdown"), nil
 	})
 	if err != nil {
