@@ -76,8 +76,9 @@ var coreGrants = []grant{
 	// until it is deleted with the claim.
 	rule("storage.k8s.io", "storageclasses", "list"),
 	rule("", "persistentvolumeclaims", "create", "delete", "get", "list", "watch"),
-	// A StatefulSet whose pod keeps its claim's data.
-	rule("apps", "statefulsets", "create", "delete"),
+	// A StatefulSet whose pod keeps its claim's data, then moved to
+	// another node.
+	rule("apps", "statefulsets", "create", "delete", "get", "update"),
 	rule("", "persistentvolumes", "list", "watch"),
 	// One run per cluster: the Lease kube-system/kubeproof-run.
 	in(clusterlock.Namespace, rule("coordination.k8s.io", "leases", "create")),

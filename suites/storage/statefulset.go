@@ -42,7 +42,8 @@ const (
 // cluster whose policy refuses that is not checked, saying so.
 func statefulPodKeepsData(ctx context.Context, f *framework.Framework) {
 	sc, _ := defaultClass(ctx, f)
-	node := f.SchedulableNodes(ctx)[0].Name
+	nodes := f.SchedulableNodes(ctx)
+	node := nodes[0].Name
 	template := statefulTemplate(node)
 
 	// Refused pods would only show as the StatefulSet's events: ask first.
@@ -56,7 +57,7 @@ func statefulPodKeepsData(ctx context.Context, f *framework.Framework) {
 	}
 
 	pods := framework.WatchPods(ctx, f, "app="+setName)
-	framework.Create(ctx, f, f.Client.AppsV1().StatefulSets(f.Namespace), &appsv1.StatefulSet{
+	set := framework.Create(ctx, f, f.Client.AppsV1().StatefulSets(f.Namespace), &appsv1.StatefulSet{
 		ObjectMeta: metav1.ObjectMeta{Name: setName},
 		Spec: appsv1.StatefulSetSpec{
 			Replicas:    ptr.To(int32(1)),
@@ -112,6 +113,63 @@ func statefulPodKeepsData(ctx context.Context, f *framework.Framework) {
 	if got := readState(ctx, f, back, "after the pod was made again"); got != token {
 		framework.Failf("StatefulSet %s's pod %s made again on node %s with claim %s: want the token the first pod wrote to %s, %q, got %q: the volume's data was lost", setName, name, back.Spec.NodeName, claimName, dataDir, token, got)
 	}
+	if len(nodes) > 1 {
+		measureFollows(ctx, f, pods, set.Name, back, nodes[1].Name, token)
+	}
+}
+
+// followsName is the measurement of whether a claim's data follows its
+// pod to another node: a property of the class (network-attached volumes
+// do, node-local ones do not), reported, not judged.
+const followsName = "the claim's data on another node (1 followed the pod, 0 left behind, -1 the volume keeps the pod on its node)"
+
+// measureFollows pins the StatefulSet's pod to node instead (its rolling
+// update makes it again there) and records what became of its data: the
+// same token there, a new one (an empty volume on that node), or no pod
+// scheduled (the volume's node affinity keeps it where the data is).
+func measureFollows(ctx context.Context, f *framework.Framework, pods *framework.Tracker[*corev1.Pod], set string, from *corev1.Pod, node, token string) {
+	ginkgo.GinkgoHelper()
+	api := f.Client.AppsV1().StatefulSets(f.Namespace)
+	s, err := api.Get(ctx, set, metav1.GetOptions{})
+	if err != nil {
+		framework.Failf("read StatefulSet %s/%s: %v", f.Namespace, set, err)
+	}
+	s.Spec.Template.Spec.Affinity = pinned(node)
+	if _, err := api.Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+		framework.Failf("pin StatefulSet %s/%s's pod to node %s: %v", f.Namespace, set, node, err)
+	}
+	var moved *corev1.Pod
+	var unschedulable string
+	if _, err := pods.Until(ctx, framework.PodStartTimeout, func(time.Time) bool {
+		p := pods.Get(from.Name)
+		if p == nil || p.UID == from.UID || p.DeletionTimestamp != nil {
+			return false
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+				unschedulable = c.Message
+				return true
+			}
+		}
+		if kube.PodReady(p) {
+			moved = p
+			return true
+		}
+		return false
+	}); err != nil {
+		framework.Failf("StatefulSet %s/%s's pod pinned to node %s instead of %s: want it Ready there or refused by the scheduler within %s, got %s (%v)",
+			f.Namespace, set, node, from.Spec.NodeName, framework.PodStartTimeout, framework.DescribePods(pods.Objects()), err)
+	}
+	switch {
+	case unschedulable != "":
+		framework.Measure(followsName, -1, "")
+		framework.Warn("the claim of StatefulSet %s keeps its pod on node %s: pinned to node %s instead, the pod is not scheduled (%s)", set, from.Spec.NodeName, node, unschedulable)
+	case readState(ctx, f, moved, "on another node") == token:
+		framework.Measure(followsName, 1, "")
+	default:
+		framework.Measure(followsName, 0, "")
+		framework.Warn("the data StatefulSet %s's pod wrote on node %s is not on node %s: its claim's volume is node-local (host-path), a pod moved to another node starts with an empty volume", set, from.Spec.NodeName, node)
+	}
 }
 
 // statefulTemplate is the StatefulSet's pod: the workload keeping its
@@ -139,10 +197,15 @@ func statefulTemplate(node string) corev1.PodTemplateSpec {
 	// Volumes that honour fsGroup are the workload's without the init
 	// container.
 	pod.Spec.SecurityContext.FSGroup = ptr.To(int64(fixtures.NonRootUID))
-	pod.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+	pod.Spec.Affinity = pinned(node)
+	return corev1.PodTemplateSpec{ObjectMeta: pod.ObjectMeta, Spec: pod.Spec}
+}
+
+// pinned keeps a pod to one node.
+func pinned(node string) *corev1.Affinity {
+	return &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
 		NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchFields: []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{node}}}}},
 	}}}
-	return corev1.PodTemplateSpec{ObjectMeta: pod.ObjectMeta, Spec: pod.Spec}
 }
 
 // waitPod waits until pod name is Ready and ok holds for it.

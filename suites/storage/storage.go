@@ -28,7 +28,7 @@ var _ = framework.Describe("storage", contract.AreaStorage, func() {
 		func(ctx ginkgo.SpecContext) { volumeReclaimed(ctx, f) })
 
 	framework.Check("a StatefulSet's pod keeps its claim and data through a restart and its deletion",
-		"Data a StatefulSet's pod writes to its claim (from a template, of the default class) MUST still be there after its container restarts in place and after the pod is deleted and made again by the StatefulSet with the same claim (same object), on the same node (measured: each time to Ready); where the cluster refuses the root init container that gives the volume to the workload's user, it is not checked, saying so.",
+		"Data a StatefulSet's pod writes to its claim (from a template, of the default class) MUST still be there after its container restarts in place and after the pod is deleted and made again by the StatefulSet with the same claim (same object), on the same node (measured: each time to Ready; then, moved to another node, whether the data follows it, reported as the class's property, not judged); where the cluster refuses the root init container that gives the volume to the workload's user, it is not checked, saying so.",
 		contract.ProfileCore, contract.NeedsRoot,
 		func(ctx ginkgo.SpecContext) { statefulPodKeepsData(ctx, f) })
 
