@@ -114,7 +114,7 @@ func statefulPodKeepsData(ctx context.Context, f *framework.Framework) {
 		framework.Failf("StatefulSet %s's pod %s made again on node %s with claim %s: want the token the first pod wrote to %s, %q, got %q: the volume's data was lost", setName, name, back.Spec.NodeName, claimName, dataDir, token, got)
 	}
 	if len(nodes) > 1 {
-		measureFollows(ctx, f, pods, set.Name, back, nodes[1].Name, token)
+		measureFollows(ctx, f, pods, set.Name, back, nodes[1].Name, token, sc.Provisioner)
 	}
 }
 
@@ -127,7 +127,7 @@ const followsName = "the claim's data on another node (1 followed the pod, 0 lef
 // update makes it again there) and records what became of its data: the
 // same token there, a new one (an empty volume on that node), or no pod
 // scheduled (the volume's node affinity keeps it where the data is).
-func measureFollows(ctx context.Context, f *framework.Framework, pods *framework.Tracker[*corev1.Pod], set string, from *corev1.Pod, node, token string) {
+func measureFollows(ctx context.Context, f *framework.Framework, pods *framework.Tracker[*corev1.Pod], set string, from *corev1.Pod, node, token, provisioner string) {
 	ginkgo.GinkgoHelper()
 	api := f.Client.AppsV1().StatefulSets(f.Namespace)
 	s, err := api.Get(ctx, set, metav1.GetOptions{})
@@ -168,7 +168,7 @@ func measureFollows(ctx context.Context, f *framework.Framework, pods *framework
 		framework.Measure(followsName, 1, "")
 	default:
 		framework.Measure(followsName, 0, "")
-		framework.Warn("the data StatefulSet %s's pod wrote on node %s is not on node %s: its claim's volume is node-local (host-path), a pod moved to another node starts with an empty volume", set, from.Spec.NodeName, node)
+		framework.Warn("the data StatefulSet %s's pod wrote on node %s is not on node %s: its claim's volume (provisioner %s) is node-local, a pod moved to another node starts with an empty volume", set, from.Spec.NodeName, node, provisioner)
 	}
 }
 

@@ -90,7 +90,7 @@ func withoutDefaultStorageClass(t *testing.T, c *kube.Client, kubeconfig string)
 	if storage != 5 {
 		t.Errorf("want the 5 storage checks in the results, got %d", storage)
 	}
-	if o := run.Outcome(); !strings.Contains(o.Why, "4 not checked") {
+	if o := run.Outcome(); !strings.Contains(o.Why, "4 selected checks were not checked") {
 		t.Errorf("verdict: want it to say the 4 storage checks of claims were not checked, got %s (%s)", o.Word, o.Why)
 	}
 }
