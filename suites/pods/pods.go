@@ -43,7 +43,7 @@ var _ = framework.Describe("pods", contract.AreaPods, func() {
 		func(ctx ginkgo.SpecContext) { downwardReaches(ctx, f) })
 
 	framework.Check("a container's resources reach its cgroup, and its memory limit OOM-kills",
-		"A container's CPU request, CPU limit and memory limit MUST be in its own cgroup as the kubelet applies them (CPU shares, or the cgroup v2 weight made of them; a CFS quota of limit × period; the memory limit in bytes), read from inside the container; a container that allocates past its memory limit MUST be killed by the kernel's OOM killer (reason OOMKilled, exit 137) part way (measured: how much it had allocated).",
+		"A container's CPU request, CPU limit and memory limit MUST be in its own cgroup as the kubelet applies them (CPU shares, or the cgroup v2 weight made of them; a CFS quota of limit × period; the memory limit in bytes), read from inside the container; a container that allocates past its memory limit MUST be killed (exit 137) part way by the kernel's OOM killer (measured: how much it had allocated); the runtime's reason for it should be OOMKilled, and a warning says when it is not.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { resourcesEnforced(ctx, f) })
 })
