@@ -29,6 +29,8 @@ const (
 	Drain            Kind = "drain"
 	PodKill          Kind = "pod-kill"
 	KubeletFreeze    Kind = "kubelet-freeze"
+	// ComponentStop stops a control-plane component (Params "component").
+	ComponentStop Kind = "component-stop"
 )
 
 // Spec identifies a fault within its cluster well enough to rebuild it in

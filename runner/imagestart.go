@@ -168,7 +168,9 @@ func startFailure(p *corev1.Pod, since time.Duration) string {
 		}
 	}
 	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+		// A bound pod is scheduled, whatever a scheduler that lost the
+		// race to bind it wrote in its condition afterwards.
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && p.Spec.NodeName == "" {
 			return flat(fmt.Sprintf("not scheduled: %s %s", c.Reason, c.Message))
 		}
 	}

@@ -39,6 +39,9 @@ func TestJudgeImageStart(t *testing.T) {
 			"cannot start on node n0: ImagePullBackOff: Back-off pulling image (pod ns/start-0)", nil},
 		{"unschedulable", []*corev1.Pod{pod("start-0", "", corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable", Message: "0/3 nodes are available: 1 Insufficient cpu."}}})}, time.Second, false,
 			"cannot start on node n0: not scheduled: Unschedulable 0/3 nodes are available: 1 Insufficient cpu. (pod ns/start-0)", nil},
+		// Two schedulers raced: one bound the pod, the other wrote its
+		// failure to bind into the condition afterwards.
+		{"bound, a losing scheduler's condition", []*corev1.Pod{pod("start-0", "n0", corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "SchedulerError", Message: `running Bind plugin "DefaultBinder": Operation cannot be fulfilled on pods/binding "start-0": pod start-0 is already assigned to node "n0"`}}})}, time.Second, false, "", nil},
 		{"no scheduler yet", []*corev1.Pod{pod("start-0", "", corev1.PodStatus{Phase: corev1.PodPending})}, 5 * time.Second, false, "", nil},
 		{"no scheduler", []*corev1.Pod{pod("start-0", "", corev1.PodStatus{Phase: corev1.PodPending})}, 11 * time.Second, false,
 			"cannot start on node n0: not scheduled: no scheduler has acted on it within 10s (is kube-scheduler running?) (pod ns/start-0)", nil},

@@ -100,7 +100,8 @@ func leftoverFaults(ctx context.Context, c *kube.Client, kindCluster, runID stri
 }
 
 // leftOnContainer is what a fault left on a kind node's container: the
-// container stopped or paused, the kubelet stopped, the partition rules.
+// container stopped or paused, the kubelet stopped, the partition rules,
+// a control-plane component stopped.
 func leftOnContainer(ctx context.Context, n kindnode.Node) []string {
 	if st, err := n.State(ctx); err != nil || st != "running" {
 		return []string{fmt.Sprintf("node container %s is %q", n.Name, st)}
@@ -111,6 +112,9 @@ func leftOnContainer(ctx context.Context, n kindnode.Node) []string {
 	}
 	if n.PartitionActive(ctx) {
 		found = append(found, fmt.Sprintf("node %s still has kubeproof's partition rules", n.Name))
+	}
+	for _, c := range n.StoppedComponents(ctx) {
+		found = append(found, fmt.Sprintf("%s of node %s is stopped (its static pod manifest is in %s)", c, n.Name, kindnode.StoppedDir))
 	}
 	return found
 }

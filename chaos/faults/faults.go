@@ -35,6 +35,8 @@ var ErrBadRequest = errors.New("bad fault request")
 type Request struct {
 	Kind chaos.Kind
 	Node string
+	// Component is the control-plane component component-stop stops.
+	Component string
 	// Namespace and Selector choose the pods of pod-kill.
 	Namespace, Selector string
 	// AllowDisruptive is the user's consent to break a cluster kubeproof

@@ -89,6 +89,11 @@ func TestPlanSafetyRules(t *testing.T) {
 		{"kubelet-freeze on a non-kind cluster", Target{Client: kubeproofCluster().Client, Owned: true}, Request{Kind: chaos.KubeletFreeze, Node: "w1", AllowPrivilegedPods: true, Image: "img", For: time.Minute}, false, ""},
 		{"unknown node", kubeproofCluster(), Request{Kind: chaos.Drain, Node: "nope"}, false, `node "nope" not found`},
 		{"pod-kill names no node", kubeproofCluster(), Request{Kind: chaos.PodKill, Namespace: "ns", Selector: "app=web"}, false, ""},
+		// component-stop acts on a control-plane node: the same consent.
+		{"component-stop without consent for the control plane", kubeproofCluster(), Request{Kind: chaos.ComponentStop, Node: "cp", Component: "kube-scheduler"}, true, "--allow-control-plane"},
+		{"component-stop with consent", kubeproofCluster(), Request{Kind: chaos.ComponentStop, Node: "cp", Component: "kube-scheduler", AllowControlPlane: true}, false, ""},
+		{"component-stop of etcd", kubeproofCluster(), Request{Kind: chaos.ComponentStop, Node: "cp", Component: "etcd", AllowControlPlane: true}, false, "want one of kube-scheduler"},
+		{"component-stop without a kind cluster", Target{Client: kubeproofCluster().Client, Owned: true}, Request{Kind: chaos.ComponentStop, Node: "cp", Component: "kube-scheduler", AllowControlPlane: true}, true, "only on kind clusters"},
 	}
 	for _, kind := range []chaos.Kind{chaos.NodeStop, chaos.NodePause, chaos.KubeletStop, chaos.NetworkPartition} {
 		cases = append(cases,
@@ -131,7 +136,7 @@ func TestPlanRefusesAnUnknownKindNamingTheKnownOnes(t *testing.T) {
 
 // The kind names are in journals, CLI arguments and scenario names.
 func TestKindNamesAreStable(t *testing.T) {
-	want := []string{"node-stop", "node-pause", "kubelet-stop", "network-partition", "drain", "pod-kill", "kubelet-freeze"}
+	want := []string{"node-stop", "node-pause", "kubelet-stop", "network-partition", "drain", "pod-kill", "kubelet-freeze", "component-stop"}
 	if !slices.Equal(Kinds, want) {
 		t.Errorf("Kinds = %v, want %v", Kinds, want)
 	}
@@ -186,6 +191,7 @@ func TestJournalRoundTripForEveryKind(t *testing.T) {
 		chaos.NetworkPartition: kindnode.Partition{Node: n, Peers: []string{"172.18.0.2", "10.244.0.0/24"}},
 		chaos.Drain:            &drain.Drain{Client: cs, Node: "w1", WasCordoned: true},
 		chaos.PodKill:          &podkill.Kill{Client: cs, Namespace: "ns", Selector: "app=web"},
+		chaos.ComponentStop:    kindnode.ComponentStop{Node: kindnode.Node{Cluster: "kp", Name: "cp"}, Component: "kube-scheduler"},
 		chaos.KubeletFreeze:    &kubeletfreeze.Freeze{Client: cs, Node: "w1", Image: "img", For: 90 * time.Second, Pod: "freeze-kubelet-w1", Deadline: deadline, Namespace: "kubeproof-chaos-run"},
 	}
 	for _, k := range Kinds {

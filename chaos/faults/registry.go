@@ -152,6 +152,18 @@ var registry = []registration{
 			return &kubeletfreeze.Freeze{Client: c, Node: s.Node, Image: s.Params["image"], For: d, Pod: s.Params["pod"], Deadline: deadline, Namespace: s.Params["namespace"]}, nil
 		},
 	},
+	{
+		Info: Info{Kind: chaos.ComponentStop, Access: KindNode, OnNode: true},
+		plan: func(_ context.Context, t Target, r Request, _ []corev1.Node) (chaos.Fault, error) {
+			if err := kindnode.ValidComponent(r.Component); err != nil {
+				return nil, fmt.Errorf("%w: component-stop: %v (--component)", ErrBadRequest, err)
+			}
+			return kindnode.ComponentStop{Node: kindnode.Node{Cluster: t.KindCluster, Name: r.Node}, Component: r.Component}, nil
+		},
+		rebuild: func(s chaos.Spec, kindCluster string, _ kubernetes.Interface) (chaos.Fault, error) {
+			return kindnode.ComponentStop{Node: kindnode.Node{Cluster: kindCluster, Name: s.Node}, Component: s.Params["component"]}, nil
+		},
+	},
 }
 
 // Kinds names the registered faults, for help text.

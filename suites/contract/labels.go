@@ -63,6 +63,8 @@ const (
 	ChaosPartition     Label = "chaos:network-partition"
 	ChaosDrain         Label = "chaos:drain"
 	ChaosPodKill       Label = "chaos:pod-kill"
+	// ChaosComponentStop stops a control-plane component (kind only).
+	ChaosComponentStop Label = "chaos:component-stop"
 )
 
 // Labels lists the registry, sorted.
@@ -70,7 +72,7 @@ var Labels = sorted(
 	AreaNodes, AreaNetworking, AreaServices, AreaDNS, AreaWorkloads, AreaResilience, AreaUpgrade, AreaControlPlane, AreaStorage, AreaPods,
 	ProfileQuick, ProfileCore, ProfileCertification, ProfilePreUpgrade,
 	Disruptive, CrossNode, NeedsHostNetwork, NeedsPrivileged, NeedsRoot,
-	ChaosNodeStop, ChaosNodePause, ChaosKubeletStop, ChaosKubeletFreeze, ChaosPartition, ChaosDrain, ChaosPodKill,
+	ChaosNodeStop, ChaosNodePause, ChaosKubeletStop, ChaosKubeletFreeze, ChaosPartition, ChaosDrain, ChaosPodKill, ChaosComponentStop,
 )
 
 func sorted(ls ...Label) []Label {

@@ -8,7 +8,7 @@ import (
 )
 
 // The checks of this area, one line each; their bodies live in health.go,
-// leases.go, gc.go, watch.go and api.go.
+// leases.go, gc.go, watch.go, api.go and outage.go.
 var _ = framework.Describe("control plane", contract.AreaControlPlane, func() {
 	f := framework.New("control-plane")
 
@@ -46,4 +46,20 @@ var _ = framework.Describe("control plane", contract.AreaControlPlane, func() {
 		"A deleted object that carries a finalizer MUST stay, marked for deletion, until the finalizer is removed, and MUST then be deleted within 30s.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { finalizerHolds(ctx, f) })
+})
+
+// The component outages: each stops a component of the control plane
+// (kind clusters, with consent for a control-plane node), one at a time.
+var _ = framework.Describe("control-plane outages", contract.AreaControlPlane, contract.Disruptive, contract.ChaosComponentStop, ginkgo.Serial, func() {
+	f := framework.New("outage")
+
+	framework.Check("kube-scheduler stopped: pods wait; restarted, it takes its Lease and schedules them",
+		"While kube-scheduler is stopped (its static pod manifest moved away: kind, --allow-control-plane), a new pod MUST stay unscheduled (watched 5s); once its manifest is back, the new kube-scheduler MUST take its leader Lease within its leaseDurationSeconds + 30s and bind the waiting pod within 30s more (measured: restart to Lease taken, restart to pod scheduled); where the component cannot be stopped it is not checked, saying why.",
+		contract.ProfileCertification,
+		func(ctx ginkgo.SpecContext) { schedulerOutage(ctx, f) })
+
+	framework.Check("kube-controller-manager stopped: deleted pods wait; restarted, it takes its Lease and replaces them",
+		"While kube-controller-manager is stopped (its static pod manifest moved away: kind, --allow-control-plane), a ReplicaSet's deleted pod MUST NOT be replaced (watched 5s); once its manifest is back, the new kube-controller-manager MUST take its leader Lease within its leaseDurationSeconds + 30s and replace the pod within 30s more (measured: restart to Lease taken, restart to replacement created); where the component cannot be stopped it is not checked, saying why.",
+		contract.ProfileCertification,
+		func(ctx ginkgo.SpecContext) { controllerManagerOutage(ctx, f) })
 })

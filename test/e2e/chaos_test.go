@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,16 +16,27 @@ import (
 // TestChaosScenarios runs the node-stop, kubelet-stop, kubelet-freeze (the
 // privileged-pod path for clusters that are not kind), network-partition and drain scenarios on a
 // fast-recovery cluster that `kubeproof run --kind` creates and deletes,
-// and records each scenario's phase timings.
+// and records each scenario's phase timings; then the control-plane
+// outages (kube-scheduler and kube-controller-manager stopped and
+// started), with --allow-control-plane.
 func TestChaosScenarios(t *testing.T) {
 	t.Setenv("KUBEPROOF_JOURNAL_DIR", t.TempDir())
 	code, run, _ := kubeproofRun(t, "--kind", "--kind-config", "fast-recovery", "--profile", "certification",
-		"--allow-privileged-pods", "--label-filter", "chaos:node-stop || chaos:kubelet-stop || chaos:network-partition || chaos:kubelet-freeze || chaos:drain")
+		"--allow-privileged-pods", "--allow-control-plane", "--label-filter", "chaos:node-stop || chaos:kubelet-stop || chaos:network-partition || chaos:kubelet-freeze || chaos:drain || chaos:component-stop")
 	if code != 0 {
 		t.Fatalf("want exit 0, got %d", code)
 	}
 	phases := map[string]map[string]float64{}
+	outages := 0
 	for _, c := range run.Checks {
+		if c.Area == "control-plane" && slices.Contains(c.Labels, "chaos:component-stop") {
+			outages++
+			if c.Verdict != results.Passed || len(c.Targets) != 1 {
+				t.Errorf("%s: want passed, its control-plane node recorded, got %s %s (targets %v)", c.Name, c.Verdict, c.Reason, c.Targets)
+			}
+			t.Logf("%s: %v", c.Name, c.Measurements)
+			continue
+		}
 		if c.Area != "resilience" || (c.Verdict == results.Skipped && strings.HasPrefix(c.Reason, "not selected")) {
 			continue
 		}
@@ -39,8 +51,8 @@ func TestChaosScenarios(t *testing.T) {
 			phases[c.Name][m.Name] = m.Value
 		}
 	}
-	if len(phases) != 5 {
-		t.Fatalf("want 5 scenarios, got %v", phases)
+	if len(phases) != 5 || outages != 2 {
+		t.Fatalf("want 5 node scenarios and 2 control-plane outages, got %v and %d", phases, outages)
 	}
 	for name, p := range phases {
 		if _, ok := p["phase: replacements Ready on healthy nodes"]; !ok {

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/kubeproof/kubeproof/chaos/journal"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/reporters/results"
 )
@@ -44,6 +45,77 @@ func TestSelfHealingFailsWithoutControllerManager(t *testing.T) {
 	t.Run("kube-controller-manager frozen: garbage collection and its Lease fail", func(t *testing.T) { controlPlaneWithoutControllerManager(t, c, kubeconfig, controlPlane) })
 	// The same cluster, whole again: its default StorageClass unmarked.
 	t.Run("no default StorageClass: the claim checks are not checked, saying so; ConfigMap and Secret volumes still update", func(t *testing.T) { withoutDefaultStorageClass(t, c, kubeconfig) })
+	t.Run("a second kube-scheduler and kube-controller-manager without leader election: the outage checks fail", func(t *testing.T) { rogueControlPlane(t, kubeconfig, controlPlane) })
+}
+
+// rogueControlPlane runs a second kube-scheduler and a second
+// kube-controller-manager as static pods beside the real ones, with
+// leader election off, as a botched HA migration might leave them: they
+// act whether or not they lead. The outage checks stop the real ones,
+// and each must fail saying that something else did the stopped
+// component's work.
+func rogueControlPlane(t *testing.T, kubeconfig, controlPlane string) {
+	t.Setenv("KUBEPROOF_JOURNAL_DIR", t.TempDir())
+	rogue(t, controlPlane, "kube-scheduler", 10259, 10269)
+	rogue(t, controlPlane, "kube-controller-manager", 10257, 10267)
+	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--profile", "certification", "--allow-control-plane", "--label-filter", "chaos:component-stop")
+	if code != 1 {
+		t.Fatalf("rogue control plane: want exit 1 (checks failed), got %d", code)
+	}
+	for prefix, want := range map[string]string{
+		"kube-scheduler stopped":          "got it bound to node " + controlPlane[:len(controlPlane)-len("control-plane")],
+		"kube-controller-manager stopped": "got replacement kept-",
+	} {
+		ch := findPrefix(run, prefix)
+		switch {
+		case ch == nil:
+			t.Errorf("want the check %q in the results", prefix)
+		case ch.Verdict != results.Failed || !strings.Contains(ch.Reason, want) || !strings.Contains(ch.Reason, "while "+strings.Fields(prefix)[0]+" is stopped on "+controlPlane):
+			t.Errorf("%s: want failed, saying %q while it was stopped on %s, got %s: %s", prefix, want, controlPlane, ch.Verdict, ch.Reason)
+		default:
+			t.Logf("failed as expected: %s", ch.Reason)
+		}
+	}
+	if entries, _ := journal.List(""); len(entries) != 0 {
+		t.Errorf("faults left in the journal: %v", entries)
+	}
+}
+
+// rogue copies the component's static pod manifest on the node as
+// rogue-<component>, with leader election off and its own port, and
+// waits until it runs; the test's cleanup removes it.
+func rogue(t *testing.T, node, component string, port, rport int) {
+	t.Helper()
+	name := "rogue-" + component
+	script := fmt.Sprintf(`set -e
+m=/etc/kubernetes/manifests
+sed -e 's/^  name: %[1]s$/  name: %[2]s/' -e 's/component: %[1]s$/component: %[2]s/' \
+    -e 's/- --leader-elect=true/- --leader-elect=false\n    - --secure-port=%[4]d/' -e 's/containerPort: %[3]d/containerPort: %[4]d/' \
+    $m/%[1]s.yaml > /tmp/%[2]s.yaml
+grep -q -- --secure-port=%[4]d /tmp/%[2]s.yaml
+mv /tmp/%[2]s.yaml $m/%[2]s.yaml`, component, name, port, rport)
+	if b, err := exec.Command("docker", "exec", node, "sh", "-c", script).CombinedOutput(); err != nil {
+		t.Fatalf("start %s: %v %s", name, err, b)
+	}
+	running := func() bool {
+		return exec.Command("docker", "exec", node, "pgrep", "-f", "^"+component+" .*--secure-port="+fmt.Sprint(rport)).Run() == nil
+	}
+	t.Cleanup(func() {
+		if b, err := exec.Command("docker", "exec", node, "rm", "-f", "/etc/kubernetes/manifests/"+name+".yaml").CombinedOutput(); err != nil {
+			t.Errorf("remove %s: %v %s", name, err, b)
+		}
+		for deadline := time.Now().Add(2 * time.Minute); running(); time.Sleep(250 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Errorf("%s still runs 2m after its manifest was removed", name)
+				return
+			}
+		}
+	})
+	for deadline := time.Now().Add(2 * time.Minute); !running(); time.Sleep(250 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not running 2m after its manifest was written", name)
+		}
+	}
 }
 
 // withoutDefaultStorageClass unmarks the cluster's default StorageClass:

@@ -90,6 +90,7 @@ func newInject() *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&r.Node, "node", "", "target node")
 	f.StringVar(&r.Namespace, "namespace", "default", "namespace of pod-kill")
+	f.StringVar(&r.Component, "component", "", "control-plane component of component-stop: "+strings.Join(kindnode.Components, ", "))
 	f.StringVar(&r.Selector, "selector", "", "label selector of pod-kill")
 	f.BoolVar(&r.AllowDisruptive, "allow-disruptive", false, "consent to break a cluster kubeproof did not create")
 	f.BoolVar(&r.AllowControlPlane, "allow-control-plane", false, "allow a control-plane node as the target")
@@ -171,6 +172,9 @@ func newRevert() *cobra.Command {
 
 // target names what a fault hit: its node, or the pods of a pod-kill.
 func target(e journal.Entry) string {
+	if c := e.Spec.Params["component"]; c != "" {
+		return c + " on " + e.Spec.Node
+	}
 	if e.Spec.Node != "" {
 		return e.Spec.Node
 	}
