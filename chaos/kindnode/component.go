@@ -21,9 +21,12 @@ const (
 	// itself: revert finds them there whichever process reverts.
 	StoppedDir = "/etc/kubernetes/kubeproof-stopped"
 	// componentBound bounds the kubelet's stop and start of a static pod:
-	// it sees the file at once (inotify) or within its 20s file check,
-	// and the component has its grace period (30s) to exit.
-	componentBound = 2 * time.Minute
+	// it sees the file at once (inotify) or within its 20s file check;
+	// the component has its grace period (30s) to exit; and a pod put
+	// back is the same pod to the kubelet (its UID hashes the file), whose
+	// container that ran before waits out the crash-loop back-off, up to
+	// 5m, before it starts again.
+	componentBound = 6 * time.Minute
 )
 
 // ComponentStop stops one control-plane component of a kind node: its

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -42,7 +43,7 @@ type refusalCounter struct{ next http.RoundTripper }
 
 func (r refusalCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := r.next.RoundTrip(req)
-	if err != nil || resp.StatusCode != http.StatusForbidden {
+	if err != nil || resp.StatusCode != http.StatusForbidden || req.Context().Value(uncountedKey{}) != nil {
 		return resp, err
 	}
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -62,4 +63,13 @@ func (r refusalCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 		refusals.first = append(refusals.first, fmt.Sprintf("%s %s: %s", req.Method, req.URL.Path, status.Message))
 	}
 	return resp, nil
+}
+
+type uncountedKey struct{}
+
+// Uncounted marks requests whose 403 is not a refusal of the run's
+// permissions: a probe of an API server that is starting, whose
+// authorizer refuses everyone until it has loaded its RBAC objects.
+func Uncounted(ctx context.Context) context.Context {
+	return context.WithValue(ctx, uncountedKey{}, true)
 }

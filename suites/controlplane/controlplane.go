@@ -50,16 +50,28 @@ var _ = framework.Describe("control plane", contract.AreaControlPlane, func() {
 
 // The component outages: each stops a component of the control plane
 // (kind clusters, with consent for a control-plane node), one at a time.
+// The API server's restart makes kube-scheduler and kube-controller-manager
+// exit and crash-loop while it is away, and the kubelet's back-off then
+// delays their next start: their own checks run before it.
 var _ = framework.Describe("control-plane outages", contract.AreaControlPlane, contract.Disruptive, contract.ChaosComponentStop, ginkgo.Serial, func() {
 	f := framework.New("outage")
 
 	framework.Check("kube-scheduler stopped: pods wait; restarted, it takes its Lease and schedules them",
 		"While kube-scheduler is stopped (its static pod manifest moved away: kind, --allow-control-plane), a new pod MUST stay unscheduled (watched 5s); once its manifest is back, the new kube-scheduler MUST take its leader Lease within its leaseDurationSeconds + 30s and bind the waiting pod within 30s more (measured: restart to Lease taken, restart to pod scheduled); where the component cannot be stopped it is not checked, saying why.",
-		contract.ProfileCertification,
+		contract.ProfileCertification, beforeAPIServerRestart,
 		func(ctx ginkgo.SpecContext) { schedulerOutage(ctx, f) })
 
 	framework.Check("kube-controller-manager stopped: deleted pods wait; restarted, it takes its Lease and replaces them",
 		"While kube-controller-manager is stopped (its static pod manifest moved away: kind, --allow-control-plane), a ReplicaSet's deleted pod MUST NOT be replaced (watched 5s); once its manifest is back, the new kube-controller-manager MUST take its leader Lease within its leaseDurationSeconds + 30s and replace the pod within 30s more (measured: restart to Lease taken, restart to replacement created); where the component cannot be stopped it is not checked, saying why.",
-		contract.ProfileCertification,
+		contract.ProfileCertification, beforeAPIServerRestart,
 		func(ctx ginkgo.SpecContext) { controllerManagerOutage(ctx, f) })
+
+	framework.Check("kube-apiserver stopped and started: it answers again, a watch resumes and the leaders reconnect",
+		"Once kube-apiserver, stopped (its static pod manifest moved away: kind, --allow-control-plane), has its manifest back, /readyz MUST answer 200 within 2m (measured: the time it did not, and restart to 200); a watch resumed from the last event read before the stop MUST deliver every change written since, once each in order, or answer 410 Gone, after which a list MUST hold them all (measured: which); kube-scheduler's and kube-controller-manager's leader Leases MUST be renewed within 15s + 2m of the API answering (measured); where the component cannot be stopped it is not checked, saying why.",
+		contract.ProfileCertification,
+		func(ctx ginkgo.SpecContext) { apiServerOutage(ctx, f) })
 })
+
+// beforeAPIServerRestart orders the checks of a component stopped alone
+// before the API server's restart (ginkgo runs higher priorities first).
+var beforeAPIServerRestart = ginkgo.SpecPriority(1)

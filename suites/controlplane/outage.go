@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -14,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeproof/kubeproof/chaos"
@@ -52,6 +54,10 @@ func stopComponent(ctx context.Context, f *framework.Framework, component string
 	ginkgo.GinkgoHelper()
 	node := staticPodNode(ctx, f, component)
 	s := &stopped{component: component, node: node, duration: defaultLeaseDuration}
+	if component == "kube-apiserver" {
+		// No leader Lease; and no watch is to span its outage.
+		return s.stop(ctx, f)
+	}
 	s.leases = framework.Follow(ctx, "Lease kube-system/"+component, f.Client.CoordinationV1().Leases("kube-system"),
 		metav1.ListOptions{FieldSelector: "metadata.name=" + component}, func(l *coordinationv1.LeaseList) []*coordinationv1.Lease { return framework.Ptrs(l.Items) })
 	if l := s.leases.Get(component); l != nil {
@@ -60,6 +66,12 @@ func stopComponent(ctx context.Context, f *framework.Framework, component string
 			s.duration = time.Duration(d) * time.Second
 		}
 	}
+	return s.stop(ctx, f)
+}
+
+func (s *stopped) stop(ctx context.Context, f *framework.Framework) *stopped {
+	ginkgo.GinkgoHelper()
+	component, node := s.component, s.node
 	target := faults.TargetFor(ctx, f.Client, framework.Context.Kubeconfig, framework.Context.KindCluster)
 	fault, err := faults.Plan(ctx, target, faults.Request{Kind: chaos.ComponentStop, Node: node, Component: component,
 		AllowDisruptive: framework.Context.AllowDisruptive, AllowControlPlane: framework.Context.AllowControlPlane})
@@ -268,4 +280,337 @@ func podNames(pods *framework.Tracker[*corev1.Pod]) string {
 func uidTail(u types.UID) string {
 	s := string(u)
 	return s[max(0, len(s)-6):]
+}
+
+// restartBurst is how many ConfigMaps the API server restart check
+// writes before the stop, and updates after the restart.
+const restartBurst = 5
+
+func apiServerOutage(ctx context.Context, f *framework.Framework) {
+	api := f.Client.CoreV1().ConfigMaps(f.Namespace)
+	opts := metav1.ListOptions{LabelSelector: burstLabel + "=restart"}
+	list, err := api.List(ctx, opts)
+	if err != nil {
+		framework.Failf("list ConfigMaps of namespace %s: %v", f.Namespace, err)
+	}
+	opts.ResourceVersion = list.ResourceVersion
+	w, err := api.Watch(ctx, opts)
+	if err != nil {
+		framework.Failf("watch ConfigMaps of namespace %s: %v", f.Namespace, err)
+	}
+	defer w.Stop()
+	cms := make([]*corev1.ConfigMap, restartBurst)
+	for i := range cms {
+		cms[i] = framework.Create(ctx, f, api, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("restart-%02d", i), Labels: map[string]string{burstLabel: "restart"}},
+			Data: map[string]string{"step": "before"}})
+	}
+	before, err := read(ctx, w, restartBurst)
+	if err != nil {
+		framework.Failf("watch of ConfigMaps in namespace %s: want the %d creates before the API server's stop, got %d events (%v)", f.Namespace, restartBurst, len(before), err)
+	}
+	w.Stop()
+
+	probe := startProbe(ctx, f)
+	s := stopComponent(ctx, f, "kube-apiserver")
+	s.restart(ctx)
+	bound := framework.PodStartTimeout
+	up, err := probe.upAfter(ctx, s.restarted, bound)
+	if err != nil {
+		framework.Failf("kube-apiserver on %s: want /readyz to answer 200 within %s of its restart, got %v", s.node, bound, err)
+	}
+	framework.Measure("API unavailable (last /readyz 200 before the stop to the first after)", up.Sub(probe.lastUpBefore(s.restarted)).Seconds(), "s")
+	framework.Measure("restart to /readyz 200", up.Sub(s.restarted).Seconds(), "s")
+
+	// The changes after the restart, and the watch resumed from the last
+	// event read before the stop: it must deliver them, or answer 410
+	// Gone, which tells a client to list again; the list must then hold
+	// every change.
+	var want []change
+	for i, c := range cms {
+		c.Data["step"] = "after"
+		if cms[i], err = api.Update(ctx, c, metav1.UpdateOptions{}); err != nil {
+			framework.Failf("update ConfigMap %s/%s after the API server's restart: %v", f.Namespace, c.Name, err)
+		}
+		want = append(want, change{watch.Modified, c.Name, "after"})
+	}
+	opts.ResourceVersion = before[len(before)-1].rv
+	resumed, gone := resumeWatch(ctx, f, api, opts, len(want))
+	if gone != "" {
+		framework.Measure("watch resumed from its resourceVersion (1) or told to list again, 410 Gone (0)", 0, "")
+		relisted, err := api.List(ctx, metav1.ListOptions{LabelSelector: opts.LabelSelector})
+		if err != nil {
+			framework.Failf("list ConfigMaps of namespace %s after 410 Gone: %v", f.Namespace, err)
+		}
+		var got []string
+		for _, c := range relisted.Items {
+			got = append(got, c.Name+"="+c.Data["step"])
+		}
+		for i, c := range want {
+			if i >= len(relisted.Items) || relisted.Items[i].Name != c.name || relisted.Items[i].Data["step"] != c.step {
+				framework.Failf("ConfigMaps in namespace %s after the API server's restart: the resumed watch said %s; want the list to hold the %d updates, got %s", f.Namespace, gone, len(want), strings.Join(got, ", "))
+			}
+		}
+	} else {
+		framework.Measure("watch resumed from its resourceVersion (1) or told to list again, 410 Gone (0)", 1, "")
+		if i := firstDifference(want, resumed.changes); i >= 0 || resumed.err != nil {
+			framework.Failf("watch of ConfigMaps in namespace %s resumed after the API server's restart from the last event before its stop: want the %d updates written since, each once in write order within %s, got %s",
+				f.Namespace, len(want), eventTimeout, describeDifference(want, resumed.changes, i, 0, resumed.err))
+		}
+	}
+	leadersBack(ctx, f, s.node, up)
+}
+
+// resumed is what a watch resumed after the restart delivered.
+type resumed struct {
+	changes []change
+	err     error
+}
+
+// resumeWatch resumes the watch from opts.ResourceVersion and reads n
+// events. gone is set when the API server answers 410 Gone (the
+// resourceVersion is older than it keeps), the one answer that lets a
+// watch skip changes: the client must list again.
+func resumeWatch(ctx context.Context, f *framework.Framework, api interface {
+	Watch(context.Context, metav1.ListOptions) (watch.Interface, error)
+}, opts metav1.ListOptions, n int) (r resumed, gone string) {
+	ginkgo.GinkgoHelper()
+	w, err := api.Watch(ctx, opts)
+	if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+		return r, "410 Gone: " + err.Error()
+	}
+	if err != nil {
+		framework.Failf("resume the watch of ConfigMaps of namespace %s after the API server's restart: %v", f.Namespace, err)
+	}
+	defer w.Stop()
+	got, err := readOrGone(ctx, w, n)
+	if status, ok := err.(*apierrors.StatusError); ok && (apierrors.IsResourceExpired(status) || apierrors.IsGone(status)) {
+		return r, "410 Gone: " + status.Error()
+	}
+	for _, s := range got {
+		r.changes = append(r.changes, s.change)
+	}
+	return resumed{changes: r.changes, err: err}, ""
+}
+
+// readOrGone reads n events as read does, but returns an error event's
+// status as a *StatusError, so that 410 Gone can be told apart.
+func readOrGone(ctx context.Context, w watch.Interface, n int) ([]seen, error) {
+	var got []seen
+	timer := time.NewTimer(eventTimeout)
+	defer timer.Stop()
+	for len(got) < n {
+		select {
+		case <-ctx.Done():
+			return got, errors.New("cut short")
+		case <-timer.C:
+			return got, fmt.Errorf("no event for %s", eventTimeout)
+		case ev, open := <-w.ResultChan():
+			if !open {
+				return got, fmt.Errorf("the watch ended after %d events", len(got))
+			}
+			if ev.Type == watch.Error {
+				return got, apierrors.FromObject(ev.Object)
+			}
+			timer.Reset(eventTimeout)
+			cm, ok := ev.Object.(*corev1.ConfigMap)
+			if !ok {
+				return got, fmt.Errorf("a %s event with a %T", ev.Type, ev.Object)
+			}
+			got = append(got, seen{change{ev.Type, cm.Name, cm.Data["step"]}, time.Now(), cm.ResourceVersion})
+		}
+	}
+	return got, nil
+}
+
+// leadersBack: the components that lost the API server reconnect. Each
+// leader Lease must be renewed after the API server answers again, within
+// its duration, the kubelet's crash-loop back-off (a component that lost
+// its leadership exits, and fails again while the API server is away) and
+// ProgramTimeout. A component whose container, started with the API
+// answering, exits is failed at once: it cannot come back by itself.
+func leadersBack(ctx context.Context, f *framework.Framework, node string, up time.Time) {
+	ginkgo.GinkgoHelper()
+	leases := framework.Follow(ctx, "Leases in kube-system", f.Client.CoordinationV1().Leases("kube-system"), metav1.ListOptions{},
+		func(l *coordinationv1.LeaseList) []*coordinationv1.Lease { return framework.Ptrs(l.Items) })
+	pods := framework.Follow(ctx, "static pods in kube-system", f.Client.CoreV1().Pods("kube-system"), metav1.ListOptions{FieldSelector: "spec.nodeName=" + node},
+		func(l *corev1.PodList) []*corev1.Pod { return framework.Ptrs(l.Items) })
+	bound := defaultLeaseDuration + kubeletMaxBackOff + framework.ProgramTimeout
+	back := map[string]time.Time{}
+	exited := map[string]string{}
+	done := func() bool { return len(back)+len(exited) == len(leaderLeases) }
+	deadline := time.Now().Add(bound)
+	var err error
+	for !done() && err == nil {
+		// Two followers: each waits for the other's next event at most
+		// a second, so that neither misses its own for long.
+		for _, until := range []func(context.Context, time.Duration, func(time.Time) bool) (time.Time, error){leases.Until, pods.Until} {
+			_, werr := until(ctx, min(time.Second, time.Until(deadline)), func(at time.Time) bool {
+				for _, name := range leaderLeases {
+					if l := leases.Get(name); l != nil && back[name].IsZero() && renewTime(l).After(up) {
+						back[name] = at
+					}
+					if _, ok := back[name]; !ok {
+						if why := exitedSince(pods.Get(name+"-"+node), up); why != "" {
+							exited[name] = why
+						}
+					}
+				}
+				return done()
+			})
+			if werr != nil && !strings.Contains(werr.Error(), "timed out") {
+				err = werr
+			}
+		}
+		if time.Now().After(deadline) {
+			err = fmt.Errorf("timed out after %s", bound)
+		}
+	}
+	var late []string
+	for _, name := range leaderLeases {
+		if at, ok := back[name]; ok {
+			framework.Measure("API back to "+name+" Lease renewed", at.Sub(up).Seconds(), "s")
+			continue
+		}
+		last := "never held"
+		if l := leases.Get(name); l != nil {
+			last = fmt.Sprintf("last renewed %s before the API server answered again, by %s", up.Sub(renewTime(l)).Round(100*time.Millisecond), ptr.Deref(l.Spec.HolderIdentity, ""))
+		}
+		if why, ok := exited[name]; ok {
+			last += "; " + why
+		}
+		late = append(late, fmt.Sprintf("Lease kube-system/%s %s", name, last))
+	}
+	if len(late) > 0 {
+		if err != nil {
+			late = append(late, "("+err.Error()+")")
+		}
+		framework.Failf("after the API server's restart: want the leader Leases renewed within %s of it answering again (lease duration %s + the kubelet's crash-loop back-off %s + %s), got %s%s",
+			bound, defaultLeaseDuration, kubeletMaxBackOff, framework.ProgramTimeout, strings.Join(late, "; "), framework.CutShort(ctx))
+	}
+}
+
+// kubeletMaxBackOff is the kubelet's longest crash-loop back-off before
+// it starts a failed container again.
+const kubeletMaxBackOff = 5 * time.Minute
+
+// exitedSince says how the static pod's container ended when it started
+// after t and exited with an error, "" otherwise.
+func exitedSince(p *corev1.Pod, t time.Time) string {
+	if p == nil {
+		return ""
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		for _, st := range []corev1.ContainerState{cs.State, cs.LastTerminationState} {
+			if x := st.Terminated; x != nil && x.ExitCode != 0 && x.StartedAt.After(t) {
+				return fmt.Sprintf("its container %s/%s, started %.1fs after, exited %d (%s) %.1fs later%s",
+					p.Name, cs.Name, x.StartedAt.Sub(t).Seconds(), x.ExitCode, x.Reason, x.FinishedAt.Sub(x.StartedAt.Time).Seconds(), message(x.Message))
+			}
+		}
+	}
+	return ""
+}
+
+func message(m string) string {
+	if m = oneLine(m); m != "" {
+		return ": " + m
+	}
+	return ""
+}
+
+// probe asks the API server's /readyz every probeEvery, from before a stop
+// until the spec ends, and keeps when it answered 200.
+type probe struct {
+	mu  sync.Mutex
+	ups []time.Time
+	// fails are the other answers (errors, other statuses) with their time.
+	fails []time.Time
+	last  string
+}
+
+const probeEvery = 100 * time.Millisecond
+
+func startProbe(ctx context.Context, f *framework.Framework) *probe {
+	p := &probe{}
+	// A starting API server refuses everyone until its authorizer has
+	// loaded the RBAC objects: not the run's permissions at fault.
+	pctx, cancel := context.WithCancel(kube.Uncounted(ctx))
+	ginkgo.DeferCleanup(cancel)
+	go func() {
+		tick := time.NewTicker(probeEvery)
+		defer tick.Stop()
+		for {
+			rctx, rcancel := context.WithTimeout(pctx, time.Second)
+			code, body, err := f.Client.GetPath(rctx, "/readyz", nil)
+			rcancel()
+			at := time.Now()
+			p.mu.Lock()
+			if err == nil && code == 200 {
+				p.ups = append(p.ups, at)
+			} else {
+				p.fails = append(p.fails, at)
+				p.last = fmt.Sprintf("HTTP %d %s %v", code, strings.TrimSpace(string(body)), err)
+			}
+			p.mu.Unlock()
+			select {
+			case <-pctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return p
+}
+
+// upAfter waits for the first 200 after t.
+func (p *probe) upAfter(ctx context.Context, t time.Time, bound time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(bound)
+	for {
+		p.mu.Lock()
+		for _, u := range p.ups {
+			if u.After(t) {
+				p.mu.Unlock()
+				return u, nil
+			}
+		}
+		last := p.last
+		p.mu.Unlock()
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("no 200 since, last answer %s", oneLine(last))
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, context.Cause(ctx)
+		case <-time.After(probeEvery):
+		}
+	}
+}
+
+// lastUpBefore is the last 200 before the first failure preceding t: when
+// the API server stopped answering.
+func (p *probe) lastUpBefore(t time.Time) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var firstFail time.Time
+	for _, f := range p.fails {
+		if f.Before(t) {
+			firstFail = f
+			break
+		}
+	}
+	var last time.Time
+	for _, u := range p.ups {
+		if !firstFail.IsZero() && u.After(firstFail) {
+			break
+		}
+		last = u
+	}
+	return last
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
 }

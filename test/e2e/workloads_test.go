@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubeproof/kubeproof/chaos/journal"
 	"github.com/kubeproof/kubeproof/internal/kube"
@@ -45,7 +46,51 @@ func TestSelfHealingFailsWithoutControllerManager(t *testing.T) {
 	t.Run("kube-controller-manager frozen: garbage collection and its Lease fail", func(t *testing.T) { controlPlaneWithoutControllerManager(t, c, kubeconfig, controlPlane) })
 	// The same cluster, whole again: its default StorageClass unmarked.
 	t.Run("no default StorageClass: the claim checks are not checked, saying so; ConfigMap and Secret volumes still update", func(t *testing.T) { withoutDefaultStorageClass(t, c, kubeconfig) })
+	t.Run("kube-scheduler's kubeconfig broken on disk: the API server's restart check fails naming its Lease", func(t *testing.T) { brokenOnRestart(t, c, kubeconfig, controlPlane) })
+	// Last: the real kube-scheduler, racing the rogue one to bind the
+	// same pods, may be left with an inconsistent cache.
 	t.Run("a second kube-scheduler and kube-controller-manager without leader election: the outage checks fail", func(t *testing.T) { rogueControlPlane(t, kubeconfig, controlPlane) })
+}
+
+// brokenOnRestart breaks kube-scheduler's kubeconfig on disk while it
+// runs, as a botched credential rotation would: the running scheduler
+// read it at its start and goes on. The API server's restart makes it
+// lose its leadership and exit; started again, it cannot read its
+// kubeconfig. The restart check must fail naming its Lease, and only it.
+func brokenOnRestart(t *testing.T, c *kube.Client, kubeconfig, controlPlane string) {
+	t.Setenv("KUBEPROOF_JOURNAL_DIR", t.TempDir())
+	// The scheduler runs and leads before its file breaks.
+	schedulerLeads(t, c, time.Now(), 2*time.Minute)
+	// Written in place: the file is bind-mounted into the scheduler's
+	// container, which sees the same inode.
+	const conf = "/etc/kubernetes/scheduler.conf"
+	if b, err := exec.Command("docker", "exec", controlPlane, "sh", "-c", "cp "+conf+" /root/scheduler.conf.e2e && echo 'broken: [' > "+conf).CombinedOutput(); err != nil {
+		t.Fatalf("break %s: %v %s", conf, err, b)
+	}
+	t.Cleanup(func() {
+		restored := time.Now()
+		if b, err := exec.Command("docker", "exec", controlPlane, "sh", "-c", "cat /root/scheduler.conf.e2e > "+conf).CombinedOutput(); err != nil {
+			t.Errorf("restore %s: %v %s", conf, err, b)
+			return
+		}
+		// The next subtest needs a scheduler: the kubelet starts it again
+		// after its crash-loop back-off (at most 5m).
+		schedulerLeads(t, c, restored, 6*time.Minute)
+	})
+	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--profile", "certification", "--allow-control-plane", "--label-filter", "chaos:component-stop",
+		"--focus", "kube-apiserver stopped")
+	if code != 1 {
+		t.Fatalf("kube-scheduler's kubeconfig broken: want exit 1 (checks failed), got %d", code)
+	}
+	ch := findPrefix(run, "kube-apiserver stopped")
+	if ch == nil || ch.Verdict != results.Failed || !strings.Contains(ch.Reason, "want the leader Leases renewed") ||
+		!strings.Contains(ch.Reason, "Lease kube-system/kube-scheduler last renewed") || strings.Contains(ch.Reason, "kube-controller-manager last renewed") {
+		t.Fatalf("want the API server's restart check failed naming kube-scheduler's Lease alone, got %+v", ch)
+	}
+	t.Logf("failed as expected: %s", ch.Reason)
+	if entries, _ := journal.List(""); len(entries) != 0 {
+		t.Errorf("faults left in the journal: %v", entries)
+	}
 }
 
 // rogueControlPlane runs a second kube-scheduler and a second
@@ -58,7 +103,8 @@ func rogueControlPlane(t *testing.T, kubeconfig, controlPlane string) {
 	t.Setenv("KUBEPROOF_JOURNAL_DIR", t.TempDir())
 	rogue(t, controlPlane, "kube-scheduler", 10259, 10269)
 	rogue(t, controlPlane, "kube-controller-manager", 10257, 10267)
-	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--profile", "certification", "--allow-control-plane", "--label-filter", "chaos:component-stop")
+	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--profile", "certification", "--allow-control-plane", "--label-filter", "chaos:component-stop",
+		"--focus", "kube-scheduler stopped|kube-controller-manager stopped")
 	if code != 1 {
 		t.Fatalf("rogue control plane: want exit 1 (checks failed), got %d", code)
 	}
@@ -314,4 +360,23 @@ func withoutControllerManager(t *testing.T, c *kube.Client, kubeconfig, controlP
 		t.Fatalf("want the self-healing check failed with \"no replacement pod was created within 60s\", got %+v", ch)
 	}
 	t.Logf("failed as expected: %s", ch.Reason)
+}
+
+// schedulerLeads waits until kube-scheduler's Lease is held and renewed
+// after since.
+func schedulerLeads(t *testing.T, c *kube.Client, since time.Time, within time.Duration) {
+	t.Helper()
+	var last string
+	err := wait.PollUntilContextTimeout(context.Background(), 500*time.Millisecond, within, true, func(ctx context.Context) (bool, error) {
+		l, err := c.CoordinationV1().Leases("kube-system").Get(ctx, "kube-scheduler", metav1.GetOptions{})
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		last = fmt.Sprintf("holder %q renewed %v", ptr.Deref(l.Spec.HolderIdentity, ""), l.Spec.RenewTime)
+		return ptr.Deref(l.Spec.HolderIdentity, "") != "" && l.Spec.RenewTime != nil && l.Spec.RenewTime.After(since), nil
+	})
+	if err != nil {
+		t.Fatalf("kube-scheduler: want it leading (its Lease renewed) within %s, got %s", within, last)
+	}
 }
