@@ -8,7 +8,7 @@ import (
 )
 
 // The checks of this area, one line each; their bodies live in health.go,
-// leases.go, gc.go, watch.go, api.go and outage.go.
+// versions.go, leases.go, gc.go, watch.go, api.go and outage.go.
 var _ = framework.Describe("control plane", contract.AreaControlPlane, func() {
 	f := framework.New("control-plane")
 
@@ -16,6 +16,11 @@ var _ = framework.Describe("control plane", contract.AreaControlPlane, func() {
 		"The API server that answers MUST list, on /livez?verbose and /readyz?verbose, every individual check (etcd, informers, post-start hooks, shutdown, ...) passing and answer HTTP 200 (measured: how many checks each lists); where the cluster refuses this identity those endpoints, it is not checked, saying so.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { apiServerHealthy(ctx, f) })
+
+	framework.Check("kube-controller-manager, kube-scheduler and kube-proxy run versions the skew policy allows",
+		"kube-controller-manager and kube-scheduler MUST NOT be newer than the API server nor more than 1 minor version older, kube-proxy not newer nor more than 3 older (the version skew policy), each read from its pods' image tag in kube-system; a component whose pods are not in view or whose tag is not a version is not judged, saying so (no component judged: not checked).",
+		contract.ProfileCore,
+		func(ctx ginkgo.SpecContext) { componentVersions(ctx, f) })
 
 	framework.Check("kube-scheduler and kube-controller-manager renew their leader Leases",
 		"The leader Leases kube-system/kube-scheduler and kube-system/kube-controller-manager MUST each have a holder and MUST be renewed within their leaseDurationSeconds, watched until renewed twice; a control plane that publishes neither is not checked, saying so.",

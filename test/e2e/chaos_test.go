@@ -17,8 +17,8 @@ import (
 // privileged-pod path for clusters that are not kind), network-partition and drain scenarios on a
 // fast-recovery cluster that `kubeproof run --kind` creates and deletes,
 // and records each scenario's phase timings; then the control-plane
-// outages (kube-scheduler and kube-controller-manager stopped and
-// started), with --allow-control-plane.
+// outages (kube-scheduler, kube-controller-manager and kube-apiserver
+// stopped and started), with --allow-control-plane.
 func TestChaosScenarios(t *testing.T) {
 	t.Setenv("KUBEPROOF_JOURNAL_DIR", t.TempDir())
 	code, run, _ := kubeproofRun(t, "--kind", "--kind-config", "fast-recovery", "--profile", "certification",
@@ -51,8 +51,8 @@ func TestChaosScenarios(t *testing.T) {
 			phases[c.Name][m.Name] = m.Value
 		}
 	}
-	if len(phases) != 5 || outages != 2 {
-		t.Fatalf("want 5 node scenarios and 2 control-plane outages, got %v and %d", phases, outages)
+	if len(phases) != 5 || outages != 3 {
+		t.Fatalf("want 5 node scenarios and 3 control-plane outages, got %v and %d", phases, outages)
 	}
 	for name, p := range phases {
 		if _, ok := p["phase: replacements Ready on healthy nodes"]; !ok {

@@ -47,6 +47,7 @@ func TestSelfHealingFailsWithoutControllerManager(t *testing.T) {
 	// The same cluster, whole again: its default StorageClass unmarked.
 	t.Run("no default StorageClass: the claim checks are not checked, saying so; ConfigMap and Secret volumes still update", func(t *testing.T) { withoutDefaultStorageClass(t, c, kubeconfig) })
 	t.Run("kube-scheduler's kubeconfig broken on disk: the API server's restart check fails naming its Lease", func(t *testing.T) { brokenOnRestart(t, c, kubeconfig, controlPlane) })
+	t.Run("kube-proxy newer than the API server: the version check fails naming it", func(t *testing.T) { proxyAhead(t, c, kubeconfig) })
 	// Last: the real kube-scheduler, racing the rogue one to bind the
 	// same pods, may be left with an inconsistent cache.
 	t.Run("a second kube-scheduler and kube-controller-manager without leader election: the outage checks fail", func(t *testing.T) { rogueControlPlane(t, kubeconfig, controlPlane) })
@@ -379,4 +380,62 @@ func schedulerLeads(t *testing.T, c *kube.Client, since time.Time, within time.D
 	if err != nil {
 		t.Fatalf("kube-scheduler: want it leading (its Lease renewed) within %s, got %s", within, last)
 	}
+}
+
+// proxyAhead rolls kube-proxy's DaemonSet to an image tagged one minor
+// version past the API server (its own image, tagged anew on every node),
+// as an upgrade done in the wrong order would: the version check must
+// fail naming kube-proxy.
+func proxyAhead(t *testing.T, c *kube.Client, kubeconfig string) {
+	ctx := context.Background()
+	ds, err := c.AppsV1().DaemonSets("kube-system").Get(ctx, "kube-proxy", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := ds.Spec.Template.Spec.Containers[0].Image
+	repo, tag, _ := strings.Cut(image, ":v")
+	major, rest, _ := strings.Cut(tag, ".")
+	minor, _, _ := strings.Cut(rest, ".")
+	var m int
+	if _, err := fmt.Sscan(minor, &m); err != nil {
+		t.Fatalf("kube-proxy image %s: no version tag", image)
+	}
+	ahead := fmt.Sprintf("%s:v%s.%d.0", repo, major, m+1)
+	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes.Items {
+		if b, err := exec.Command("docker", "exec", n.Name, "ctr", "-n", "k8s.io", "images", "tag", "--force", image, ahead).CombinedOutput(); err != nil {
+			t.Fatalf("tag %s as %s on %s: %v %s", image, ahead, n.Name, err, b)
+		}
+	}
+	roll := func(to string) error {
+		patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":%q,"image":%q}]}}}}`, ds.Spec.Template.Spec.Containers[0].Name, to)
+		if _, err := c.AppsV1().DaemonSets("kube-system").Patch(ctx, "kube-proxy", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			return err
+		}
+		return wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+			d, err := c.AppsV1().DaemonSets("kube-system").Get(ctx, "kube-proxy", metav1.GetOptions{})
+			return err == nil && d.Status.ObservedGeneration == d.Generation && d.Status.UpdatedNumberScheduled == d.Status.DesiredNumberScheduled && d.Status.NumberAvailable == d.Status.DesiredNumberScheduled, nil
+		})
+	}
+	t.Cleanup(func() {
+		if err := roll(image); err != nil {
+			t.Errorf("roll kube-proxy back to %s: %v", image, err)
+		}
+	})
+	if err := roll(ahead); err != nil {
+		t.Fatalf("roll kube-proxy to %s: %v", ahead, err)
+	}
+	code, run, _ := kubeproofRun(t, "--kubeconfig", kubeconfig, "--label-filter", "area:control-plane", "--focus", "skew policy")
+	if code != 1 {
+		t.Fatalf("kube-proxy ahead: want exit 1 (checks failed), got %d", code)
+	}
+	ch := findPrefix(run, "kube-controller-manager, kube-scheduler and kube-proxy run versions")
+	if ch == nil || ch.Verdict != results.Failed || !strings.Contains(ch.Reason, "kube-proxy v"+major+"."+fmt.Sprint(m+1)+".0 (pod kube-system/kube-proxy-") || !strings.Contains(ch.Reason, "newer than the API server") ||
+		strings.Contains(ch.Reason, "kube-scheduler v") {
+		t.Fatalf("want the version check failed naming kube-proxy's pods alone, newer than the API server, got %+v", ch)
+	}
+	t.Logf("failed as expected: %s", ch.Reason)
 }
