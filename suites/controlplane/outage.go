@@ -382,44 +382,15 @@ func resumeWatch(ctx context.Context, f *framework.Framework, api interface {
 		framework.Failf("resume the watch of ConfigMaps of namespace %s after the API server's restart: %v", f.Namespace, err)
 	}
 	defer w.Stop()
-	got, err := readOrGone(ctx, w, n)
-	if status, ok := err.(*apierrors.StatusError); ok && (apierrors.IsResourceExpired(status) || apierrors.IsGone(status)) {
-		return r, "410 Gone: " + status.Error()
+	got, err := read(ctx, w, n)
+	if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+		return r, "410 Gone: " + err.Error()
 	}
+	r.err = err
 	for _, s := range got {
 		r.changes = append(r.changes, s.change)
 	}
-	return resumed{changes: r.changes, err: err}, ""
-}
-
-// readOrGone reads n events as read does, but returns an error event's
-// status as a *StatusError, so that 410 Gone can be told apart.
-func readOrGone(ctx context.Context, w watch.Interface, n int) ([]seen, error) {
-	var got []seen
-	timer := time.NewTimer(eventTimeout)
-	defer timer.Stop()
-	for len(got) < n {
-		select {
-		case <-ctx.Done():
-			return got, errors.New("cut short")
-		case <-timer.C:
-			return got, fmt.Errorf("no event for %s", eventTimeout)
-		case ev, open := <-w.ResultChan():
-			if !open {
-				return got, fmt.Errorf("the watch ended after %d events", len(got))
-			}
-			if ev.Type == watch.Error {
-				return got, apierrors.FromObject(ev.Object)
-			}
-			timer.Reset(eventTimeout)
-			cm, ok := ev.Object.(*corev1.ConfigMap)
-			if !ok {
-				return got, fmt.Errorf("a %s event with a %T", ev.Type, ev.Object)
-			}
-			got = append(got, seen{change{ev.Type, cm.Name, cm.Data["step"]}, time.Now(), cm.ResourceVersion})
-		}
-	}
-	return got, nil
+	return r, ""
 }
 
 // leadersBack: the components that lost the API server reconnect. Each

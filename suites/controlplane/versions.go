@@ -29,14 +29,7 @@ var skewRules = []skewRule{
 }
 
 func componentVersions(ctx context.Context, f *framework.Framework) {
-	info, err := f.Client.Discovery().ServerVersion()
-	if err != nil {
-		framework.Failf("API server version: %v", err)
-	}
-	server, err := version.ParseGeneric(info.GitVersion)
-	if err != nil {
-		framework.Failf("API server version %q: %v", info.GitVersion, err)
-	}
+	server, serverVersion := f.ServerVersion()
 	var problems, unseen []string
 	judged := 0
 	for _, r := range skewRules {
@@ -63,7 +56,7 @@ func componentVersions(ctx context.Context, f *framework.Framework) {
 	}
 	framework.Measure("control-plane and node components judged", float64(judged), "pods")
 	if len(problems) > 0 {
-		framework.Failf("component versions: want each within the skew policy of API server %s (kube-controller-manager and kube-scheduler at most 1 minor older, kube-proxy 3, none newer), got %s", info.GitVersion, strings.Join(problems, "; "))
+		framework.Failf("component versions: want each within the skew policy of API server %s (kube-controller-manager and kube-scheduler at most 1 minor older, kube-proxy 3, none newer), got %s", serverVersion, strings.Join(problems, "; "))
 	}
 	if judged == 0 {
 		ginkgo.Skip("not checked: no component's version could be read: " + strings.Join(unseen, "; ") + " (a managed control plane keeps its components out of view)")

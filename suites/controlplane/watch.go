@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 
@@ -135,7 +136,8 @@ func watchResumes(ctx context.Context, f *framework.Framework) {
 // burstLabel marks the watch check's ConfigMaps, which its watches select.
 const burstLabel = "kubeproof.io/burst"
 
-// read takes n events from w, each within eventTimeout.
+// read takes n events from w, each within eventTimeout; an error event
+// ends it with the API server's status as a *StatusError.
 func read(ctx context.Context, w watch.Interface, n int) ([]seen, error) {
 	var got []seen
 	timer := time.NewTimer(eventTimeout)
@@ -151,6 +153,10 @@ func read(ctx context.Context, w watch.Interface, n int) ([]seen, error) {
 				return got, fmt.Errorf("the watch ended after %d events", len(got))
 			}
 			at := time.Now()
+			if ev.Type == watch.Error {
+				// A *StatusError: 410 Gone tells the client to list again.
+				return got, apierrors.FromObject(ev.Object)
+			}
 			timer.Reset(eventTimeout)
 			cm, ok := ev.Object.(*corev1.ConfigMap)
 			if !ok {

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/version"
 
 	"github.com/kubeproof/kubeproof/fixtures/meta"
 	"github.com/kubeproof/kubeproof/internal/kube"
@@ -183,4 +184,18 @@ func Owner() string {
 		return proc.Owner(Context.RunnerPID)
 	}
 	return proc.Owner(os.Getpid())
+}
+
+// ServerVersion is the API server's version, parsed, and as it gives it.
+func (f *Framework) ServerVersion() (*version.Version, string) {
+	ginkgo.GinkgoHelper()
+	info, err := f.Client.Discovery().ServerVersion()
+	if err != nil {
+		Failf("API server version: %v", err)
+	}
+	v, err := version.ParseGeneric(info.GitVersion)
+	if err != nil {
+		Failf("API server version %q: %v", info.GitVersion, err)
+	}
+	return v, info.GitVersion
 }

@@ -38,14 +38,7 @@ func everyNodeHealthy(ctx context.Context, f *framework.Framework) {
 	if err != nil {
 		framework.Failf("list nodes: %v", err)
 	}
-	info, err := f.Client.Discovery().ServerVersion()
-	if err != nil {
-		framework.Failf("API server version: %v", err)
-	}
-	server, err := version.ParseGeneric(info.GitVersion)
-	if err != nil {
-		framework.Failf("API server version %q: %v", info.GitVersion, err)
-	}
+	server, serverVersion := f.ServerVersion()
 	problems := nodeProblems(list.Items, server)
 	ready := 0
 	for _, n := range list.Items {
@@ -55,7 +48,7 @@ func everyNodeHealthy(ctx context.Context, f *framework.Framework) {
 	}
 	framework.Measure("nodes Ready", float64(ready), "")
 	if len(problems) > 0 {
-		framework.Failf("nodes: want all %d Ready, without pressure and within the version skew policy of API server %s, got %s", len(list.Items), info.GitVersion, strings.Join(problems, "; "))
+		framework.Failf("nodes: want all %d Ready, without pressure and within the version skew policy of API server %s, got %s", len(list.Items), serverVersion, strings.Join(problems, "; "))
 	}
 }
 
