@@ -46,10 +46,11 @@ func deleteLater(timeout time.Duration, del func(ctx context.Context)) {
 // each is one or two requests.
 const deletionsTimeout = 2 * time.Minute
 
-// Each process deletes its peers when it is done, and waits for the
-// deletions its specs queued.
-var _ = ginkgo.AfterSuite(func(ctx context.Context) {
-	releasePeers(ctx)
+// Each process drops its peers when it is done (deleting them if they are
+// its own) and waits for the deletions its specs queued; process 1, once
+// every process is done, deletes the run's shared peers.
+var _ = ginkgo.SynchronizedAfterSuite(func(ctx context.Context) {
+	releasePeers(ctx, false)
 	done := make(chan struct{})
 	go func() { deletions.done.Wait(); close(done) }()
 	select {
@@ -57,4 +58,6 @@ var _ = ginkgo.AfterSuite(func(ctx context.Context) {
 	case <-time.After(deletionsTimeout):
 		fmt.Fprintf(os.Stderr, "kubeproof: deletions still queued after %s: the runner's sweep removes what they leave\n", deletionsTimeout)
 	}
+}, func(ctx context.Context) {
+	releasePeers(ctx, true)
 })

@@ -54,7 +54,7 @@ func New(baseName string) *Framework {
 		// The shared pods do not live through disruptive checks, which
 		// run after all others (Serial) and could take their nodes down.
 		if ginkgo.CurrentSpecReport().IsSerial {
-			releasePeers(ctx)
+			releasePeers(ctx, true)
 		}
 		labels := RunLabels()
 		labels[meta.LabelSpec] = sanitize(f.BaseName)
@@ -96,8 +96,10 @@ var (
 	clientErr  error
 )
 
+func newClient() { sharedC, clientErr = kube.NewClient(Context.Kubeconfig, Context.Context) }
+
 func client() *kube.Client {
-	clientOnce.Do(func() { sharedC, clientErr = kube.NewClient(Context.Kubeconfig, Context.Context) })
+	clientOnce.Do(newClient)
 	if clientErr != nil {
 		Failf("cluster client: %v", clientErr)
 	}

@@ -2,6 +2,7 @@ package framework
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,12 +25,35 @@ func init() {
 	Context.RegisterFlags(flag.CommandLine)
 }
 
-// Before any spec, one process makes sure the workload image is on the
-// nodes and hands its name to the others.
+// Before any spec, process 1 makes sure the workload image is on the
+// nodes and creates the peers every process shares (see Peers), and hands
+// both to the others.
 var _ = ginkgo.SynchronizedBeforeSuite(func(ctx context.Context) []byte {
-	if Context.WorkloadImage != "" {
-		return []byte(Context.WorkloadImage)
+	if Context.WorkloadImage == "" {
+		Context.WorkloadImage = sideLoaded(ctx)
 	}
+	data, err := json.Marshal(suiteStart{Image: Context.WorkloadImage, Peers: createSharedPeers(ctx)})
+	if err != nil {
+		Failf("%v", err)
+	}
+	return data
+}, func(data []byte) {
+	var start suiteStart
+	if err := json.Unmarshal(data, &start); err != nil {
+		Failf("the run's start from process 1: %v", err)
+	}
+	Context.WorkloadImage, sharedPeers = start.Image, start.Peers
+	watchRunner(Context.RunnerPID)
+})
+
+// suiteStart is what process 1 hands the others before the first spec.
+type suiteStart struct {
+	Image string  `json:"image"`
+	Peers peerSet `json:"peers"`
+}
+
+// sideLoaded names the workload image side-loaded into the kind cluster.
+func sideLoaded(ctx context.Context) string {
 	c := client()
 	cluster := Context.KindCluster
 	if cluster == "" {
@@ -42,11 +66,8 @@ var _ = ginkgo.SynchronizedBeforeSuite(func(ctx context.Context) []byte {
 	if err != nil {
 		Failf("%v", err)
 	}
-	return []byte(ref)
-}, func(image []byte) {
-	Context.WorkloadImage = string(image)
-	watchRunner(Context.RunnerPID)
-})
+	return ref
+}
 
 // watchRunner interrupts this process once the runner is gone (killed with
 // SIGKILL, it could not pass the interrupt on): Ginkgo then runs the

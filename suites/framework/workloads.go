@@ -232,7 +232,7 @@ func (f *Framework) schedulableNodes(ctx context.Context) ([]corev1.Node, error)
 	// A node that just turned Ready keeps its not-ready taint a moment:
 	// give the control plane ProgramTimeout to settle before failing.
 	if Poll(ctx, ProgramTimeout, time.Second, func(ctx context.Context) bool {
-		out, unusable, listErr = f.usableNodes(ctx)
+		out, unusable, listErr = usableNodes(ctx, f.Client)
 		return listErr == nil && len(unusable) == 0
 	}) {
 		return out, nil
@@ -245,8 +245,8 @@ func (f *Framework) schedulableNodes(ctx context.Context) ([]corev1.Node, error)
 
 // usableNodes sorts the nodes meant to run pods (not cordoned, no taint of
 // their own) into the usable ones and, described, the others.
-func (f *Framework) usableNodes(ctx context.Context) (usable []corev1.Node, unusable []string, err error) {
-	list, err := f.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+func usableNodes(ctx context.Context, c *kube.Client) (usable []corev1.Node, unusable []string, err error) {
+	list, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, nil, err
 	}

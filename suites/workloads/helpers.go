@@ -114,14 +114,14 @@ func rollingUpdate(maxSurge, maxUnavailable int) appsv1.DeploymentStrategy {
 	}
 }
 
-// startClient gives the pod that sends traffic: one of the process's
-// shared clients (framework.Peers), which only sends, in a namespace of
-// its own, so no Service of the spec selects it. It reaches the spec's
-// Services by ClusterIP. Call it after creating the workload: the shared
-// pods of the process start (once) while the workload's do.
+// startClient gives the pod that sends traffic: the shared client of
+// this process (framework.Peers.LoadClient), which only sends, in a
+// namespace of its own, so no Service of the spec selects it. It reaches
+// the spec's Services by ClusterIP. Call it after creating the workload:
+// the shared pods start (once) while the workload's do.
 func startClient(ctx context.Context, f *framework.Framework) *corev1.Pod {
 	ginkgo.GinkgoHelper()
-	return f.Peers(ctx, 1).Clients[0]
+	return f.Peers(ctx, 1).LoadClient()
 }
 
 // waitGone follows the pods until none of these (by UID) is left, their
