@@ -45,8 +45,9 @@ func nodeStates(ctx context.Context, c *kube.Client) map[string]nodeHealth {
 
 // leftoverFaults reverts any fault this run left journalled, then checks
 // that every node healthy before the run is healthy again: not cordoned or
-// tainted, and on kind no stopped or paused container, stopped kubelet or
-// partition rule. Each finding is one line; any finding fails the run.
+// tainted, and, given the kind cluster (a run that may break nodes), no
+// stopped or paused node container, stopped kubelet or partition rule.
+// Each finding is one line; any finding fails the run.
 func leftoverFaults(ctx context.Context, c *kube.Client, kindCluster, runID string, before map[string]nodeHealth) []string {
 	var found []string
 	// The run's own faults: its spec processes are done, so force.

@@ -62,7 +62,7 @@ func rollingUpdateUnderLoad(ctx context.Context, f *framework.Framework) {
 }
 
 func surgeAndUnavailability(ctx context.Context, f *framework.Framework) {
-	const replicas, maxSurge, maxUnavailable = 4, 1, 1
+	const replicas, maxSurge, maxUnavailable = 3, 1, 1
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
 		deployment("web", replicas, unprobed(template("web", 0, version("v1"))), rollingUpdate(maxSurge, maxUnavailable)))
 	dw := framework.WatchDeployment(ctx, f, d.Name)
@@ -133,13 +133,14 @@ func replicaSets(sets []*appsv1.ReplicaSet) string {
 }
 
 func rollsBack(ctx context.Context, f *framework.Framework) {
-	// maxSurge 2: both pods of a revision start at once; the order of a
-	// rollout is what the other checks judge, the revisions are this one's.
+	// One replica: the revisions are this check's, the order and the
+	// bounds of a rollout are what the other checks judge; each revision
+	// costs one pod start instead of two.
 	// The drain keeps a replaced pod answering until the Service's rules
 	// drop it, so that a batch sent meanwhile shows who answers instead of
 	// waiting out requests to a pod that is gone.
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
-		deployment("web", 2, template("web", 5, version("v1")), rollingUpdate(2, 0)))
+		deployment("web", 1, template("web", 5, version("v1")), rollingUpdate(1, 0)))
 	svc := framework.Create(ctx, f, f.Services(), fixtures.HTTPService("web"))
 	client := startClient(ctx, f)
 	dw := framework.WatchDeployment(ctx, f, d.Name)
@@ -222,9 +223,10 @@ func revisions(sets []*appsv1.ReplicaSet) string {
 const pauseHold = poll
 
 func pausesAndResumes(ctx context.Context, f *framework.Framework) {
-	// maxSurge 2: once resumed, both new pods start at once.
+	// One replica: what is judged is whether a ReplicaSet is made, not
+	// how many pods it runs.
 	d := framework.Create(ctx, f, f.Client.AppsV1().Deployments(f.Namespace),
-		deployment("web", 2, unprobed(template("web", 0, version("v1"))), rollingUpdate(2, 0)))
+		deployment("web", 1, unprobed(template("web", 0, version("v1"))), rollingUpdate(1, 0)))
 	dw := framework.WatchDeployment(ctx, f, d.Name)
 	waitRolledOut(ctx, f, dw, d)
 	before, err := ownedReplicaSets(ctx, f, d)

@@ -43,7 +43,7 @@ var _ = framework.Describe("Deployment rollouts", contract.AreaWorkloads, func()
 		func(ctx ginkgo.SpecContext) { rollingUpdateUnderLoad(ctx, f) })
 
 	framework.Check("maxSurge and maxUnavailable hold at every moment of a rollout",
-		"During a rollout of a 4-replica Deployment with maxSurge 1 and maxUnavailable 1, its ReplicaSets MUST never hold more than 5 pods nor fewer than 3 available.",
+		"During a rollout of a 3-replica Deployment with maxSurge 1 and maxUnavailable 1, its ReplicaSets MUST never hold more than 4 pods nor fewer than 2 available.",
 		contract.ProfileCore,
 		func(ctx ginkgo.SpecContext) { surgeAndUnavailability(ctx, f) })
 
