@@ -214,11 +214,25 @@ func createPeerPods(ctx context.Context, c *kube.Client, nodes []corev1.Node) (s
 	if err := copyPullSecret(ctx, c, ns); err != nil {
 		return ns, err
 	}
+	// All at once: every process waits for this before its first spec.
+	var pods []*corev1.Pod
 	for i, n := range nodes {
-		for _, pod := range peerPods(i, n.Name) {
+		pods = append(pods, peerPods(i, n.Name)...)
+	}
+	errs := make([]error, len(pods))
+	var wg sync.WaitGroup
+	for i, pod := range pods {
+		wg.Go(func() {
 			if _, err := c.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-				return ns, fmt.Errorf("create pod %s/%s: %v", ns, pod.Name, err)
+				errs[i] = fmt.Errorf("create pod %s/%s: %v", ns, pod.Name, err)
 			}
+		})
+	}
+	wg.Wait()
+	// The first refusal: one line, and the others are most likely the same.
+	for _, err := range errs {
+		if err != nil {
+			return ns, err
 		}
 	}
 	return ns, nil
