@@ -28,6 +28,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A closed stdout or stderr (output piped to a command that exited)
+	// must not kill a run half way, leaving its objects and its Lease:
+	// with SIGPIPE caught, a write there fails instead, and the run goes
+	// on to its cleanup and its results files.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	root := &cobra.Command{
 		Use:           "kubeproof",
 		Short:         "Conformance and chaos checks for Kubernetes clusters",

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ import (
 	"github.com/kubeproof/kubeproof/internal/kindstate"
 	"github.com/kubeproof/kubeproof/internal/kube"
 	"github.com/kubeproof/kubeproof/internal/proc"
+	"github.com/kubeproof/kubeproof/reporters/results"
 )
 
 // TestSafety breaks runs on one fast-recovery cluster in every way the
@@ -62,6 +64,7 @@ func TestSafety(t *testing.T) {
 		t.Log("kill matrix (runner SIGKILLed; then chaos revert + cleanup):\n" + s.table())
 		writeArtifact(t, "kill-matrix.json", s.rows)
 	})
+	t.Run("output closed during a run: the run goes on and cleans up", s.outputClosed)
 	t.Run("two runs started in the same second", s.twoRunsAtOnce)
 	t.Run("revert refused on another cluster", s.wrongCluster)
 }
@@ -510,6 +513,68 @@ func names(nss *corev1.NamespaceList) []string {
 		out = append(out, ns.Name)
 	}
 	return out
+}
+
+// outputClosed closes the reading end of a run's output once its checks
+// start, as `kubeproof run | head` does: the run must not die of the
+// broken pipe, but finish, write its results and leave nothing running
+// and no Lease.
+func (s *safety) outputClosed(t *testing.T) {
+	runID := "closed-output-" + time.Now().Format("150405")
+	dir := filepath.Join(t.TempDir(), runID)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(kubeproofBin(t), "run", "--run-id", runID, "--output-dir", dir, "--kubeconfig", s.kubeconfig, "--profile", "quick")
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	var said []string
+	lines := bufio.NewScanner(pr)
+	for lines.Scan() {
+		said = append(said, lines.Text())
+		if strings.HasPrefix(lines.Text(), "running ") {
+			break
+		}
+	}
+	pr.Close()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Minute):
+		t.Fatalf("run %s with its output closed: want it ended within 10m, still running; it said %q", runID, said)
+	}
+	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() {
+		t.Fatalf("run %s: want it to finish after its output was closed, got it killed by %v; it said %q", runID, ws.Signal(), said)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("run %s with its output closed: want exit 0 (quick profile passed), got %d; it said %q", runID, code, said)
+	}
+	run, err := results.Load(filepath.Join(dir, "results.json"))
+	if err != nil || run.Summary.Passed == 0 || run.Summary.Failed != 0 {
+		t.Fatalf("run %s with its output closed: want results.json with passed checks only, got %+v (%v)", runID, run, err)
+	}
+	ctx := context.Background()
+	if _, err := s.client.CoordinationV1().Leases(clusterlock.Namespace).Get(ctx, clusterlock.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("run %s ended: want the cluster's Lease released, got %v", runID, err)
+	}
+	nss, err := s.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: meta.LabelRunID + "=" + runID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range nss.Items {
+		pods, err := s.client.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{})
+		if ns.DeletionTimestamp == nil || err != nil || len(pods.Items) > 0 {
+			t.Errorf("run %s ended: want its namespace %s deleted with no pod left, got deletion %v, %d pods (%v)", runID, ns.Name, ns.DeletionTimestamp, len(pods.Items), err)
+		}
+	}
+	t.Logf("run %s finished with its output closed after %q: %d checks passed", runID, strings.Join(said, " | "), run.Summary.Passed)
+	s.restore(t)
 }
 
 // twoRunsAtOnce starts two runs in the same second: one gets the cluster,
